@@ -1,0 +1,35 @@
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.DEFAULT_GOAL := help
+
+$(BIN)/onboard: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(BIN)/onboard
+
+.PHONY: help install demo test lint format bench clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+install: $(BIN)/onboard ## Build .venv with onboard installed (editable) and the dev tools
+
+demo: $(BIN)/onboard ## Import sample_data/ into ./onboarding.duckdb and print the summary
+	$(BIN)/onboard import sample_data/customers.csv --reference sample_data/reference.toml --db onboarding.duckdb || test $$? -eq 0
+
+test: $(BIN)/onboard ## Run the whole test suite
+	$(BIN)/pytest
+
+lint: $(BIN)/onboard ## Check style with ruff
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(BIN)/onboard ## Format the code with ruff
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean: ## Remove .venv, caches and the demo database
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis onboarding.duckdb onboarding.duckdb.wal

@@ -1,0 +1,3 @@
+"""onboard: batch import of a reseller's new customers into a billing database."""
+
+__version__ = "0.1.0"

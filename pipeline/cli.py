@@ -1,0 +1,268 @@
+"""The `onboard` command line: parses options, calls the library, prints results.
+
+stdout carries results (summaries, --json, tables); stderr carries warnings and errors.
+"""
+
+import json
+import os
+import sys
+from datetime import date
+from pathlib import Path
+
+import click
+
+from pipeline import __version__
+from pipeline.errors import OnboardError, UsageError
+
+DEFAULT_DB = "onboarding.duckdb"
+
+
+def _as_of(ctx, param, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not a date; write it as YYYY-MM-DD") from None
+
+
+db_option = click.option(
+    "--db",
+    type=click.Path(dir_okay=False),
+    default=DEFAULT_DB,
+    envvar="ONBOARD_DB",
+    show_default=True,
+    show_envvar=True,
+    help="The DuckDB database file (created with all tables when missing).",
+)
+format_option = click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+    help="How to print: a readable table, CSV, or JSON.",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="onboard")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Import a reseller's new customers from CSV batches into a DuckDB billing database.
+
+    Every row becomes a customer, with its billing periods computed, or a rejection with the
+    reasons a clerk can act on. Start with `onboard import --help`.
+    """
+    ctx.obj = {"debug": debug}
+
+
+@cli.command("import")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@db_option
+@click.option(
+    "--reference",
+    "reference_file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The reseller's reference (TOML); stored in the database, replacing the stored one, "
+    "before the files are checked. Without it the stored reference is used.",
+)
+@click.option(
+    "--as-of",
+    callback=_as_of,
+    metavar="YYYY-MM-DD",
+    help="The date the import is for: rows without created_on are created on it, and the "
+    "current billing period holds it.  [default: today's date in UTC]",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Check everything and print the summary; write nothing."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="Print the summary as JSON (one object per file)."
+)
+def import_command(paths, db, reference_file, as_of, dry_run, as_json):
+    """Import customer batches (CSV files); each file is one batch.
+
+    Exit status: 0 when every file's batch was committed (rejected rows do not fail a batch),
+    2 for usage errors and files that cannot be read or lack required columns, 1 for anything
+    else that stopped a batch.
+    """
+    from pipeline import run, store
+
+    options = run.RunOptions(as_of=as_of or run.today_utc(), dry_run=dry_run)
+    in_memory = dry_run and not Path(db).exists()
+    con = store.connect(None if in_memory else db, read_only=False)
+    reference = _resolve_reference(con, reference_file, save=not dry_run)
+    results = []
+    for path in paths:
+        result = run.import_file(path, reference, options, con)
+        results.append(result)
+        for column in result.ignored_columns:
+            _warn(f"{path}: column {column!r} is not a known column and was ignored")
+        if result.error:
+            _warn(
+                result.error if result.error.startswith(str(path)) else f"{path}: {result.error}",
+                "error",
+            )
+    if as_json:
+        payload = [r.to_dict() for r in results]
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, default=str))
+    else:
+        for result in results:
+            click.echo(_summary(result))
+    sys.exit(max(r.exit_code for r in results))
+
+
+def _resolve_reference(con, reference_file: Path | None, save: bool):
+    from pipeline import store
+    from pipeline.reference import load_reference, parse_reference
+
+    if reference_file is not None:
+        reference = load_reference(reference_file)
+        if save:
+            store.save_reference(con, str(reference_file), reference.text)
+        return reference
+    stored = store.stored_reference(con)
+    if stored is None:
+        raise UsageError(
+            "no reference in the database: pass --reference FILE (the reseller's TOML "
+            "configuration) or run `onboard reference load FILE` first"
+        )
+    source, content = stored
+    return parse_reference(content, f"stored reference (from {source})")
+
+
+def _summary(result) -> str:
+    if result.status in ("refused", "failed"):
+        return f"{result.source}: {result.status}: {result.error}"
+    what = f"batch {result.batch_id} committed" if result.batch_id else "dry run, nothing written"
+    lines = [
+        f"{result.source}: {what}",
+        f"  rows read {result.rows_read}: accepted {result.rows_accepted}, "
+        f"rejected {result.rows_rejected}"
+        + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else ""),
+    ]
+    if result.top_reasons:
+        lines.append("  most common rejection reasons:")
+        for reason in result.top_reasons:
+            rows = ", ".join(str(r) for r in reason["rows"])
+            lines.append(f"    {reason['rule']} ({reason['count']}): rows {rows}")
+            lines.append(f"      e.g. {reason['example']}")
+    if result.batch_id and result.rows_rejected:
+        lines.append(f"  all reasons: onboard rejections {result.batch_id}")
+    return "\n".join(lines)
+
+
+@cli.group()
+def reference():
+    """Load or show the reseller's reference (currencies, business models, classes)."""
+
+
+@reference.command("load")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+def reference_load(file, db):
+    """Check FILE and store it as the reference, replacing the stored one."""
+    from pipeline import store
+    from pipeline.reference import load_reference
+
+    loaded = load_reference(file)
+    con = store.connect(db)
+    store.save_reference(con, str(file), loaded.text)
+    click.echo(
+        f"reference {file} stored in {db}: {len(loaded.currencies)} currencies, "
+        f"{len(loaded.business_models)} business models, "
+        f"{len(loaded.customer_classes)} customer classes"
+    )
+
+
+@reference.command("show")
+@db_option
+def reference_show(db):
+    """Print the stored reference, as it was loaded."""
+    from pipeline import store
+
+    stored = store.stored_reference(store.open_existing(db))
+    if stored is None:
+        raise UsageError(f"{db}: no reference stored; run `onboard reference load FILE`")
+    source, content = stored
+    click.echo(f"# loaded from {source}")
+    click.echo(content.rstrip("\n"))
+
+
+@cli.command("batches")
+@db_option
+@format_option
+def batches_command(db, fmt):
+    """List the stored batches with their status and counts."""
+    from pipeline import store
+
+    _print_frame(store.batches(store.open_existing(db)), fmt)
+
+
+@cli.command("rejections")
+@click.argument("batch_id", type=int)
+@db_option
+@format_option
+def rejections_command(batch_id, db, fmt):
+    """List the rejected rows of BATCH_ID: one line per failed rule, with its message."""
+    from pipeline import store
+
+    frame = store.rejections(store.open_existing(db), batch_id)
+    if fmt == "table":
+        frame = frame.drop("original")
+    _print_frame(frame, fmt)
+
+
+def _print_frame(frame, fmt: str) -> None:
+    if fmt == "csv":
+        click.echo(frame.write_csv(), nl=False)
+    elif fmt == "json":
+        click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
+    else:
+        click.echo(_table(frame))
+
+
+def _table(frame) -> str:
+    """A plain aligned text table, every value in full."""
+    if frame.height == 0:
+        return "(none)"
+    cells = [[("" if v is None else str(v)) for v in row] for row in frame.iter_rows()]
+    widths = [
+        max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(frame.columns)
+    ]
+
+    def line(values):
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    rule = ["-" * w for w in widths]
+    return "\n".join([line(frame.columns), line(rule), *(line(row) for row in cells)])
+
+
+def _warn(message: str, level: str = "warning") -> None:
+    click.echo(f"onboard: {level}: {message}", err=True)
+
+
+def main() -> None:
+    debug = "--debug" in sys.argv[1:] or os.environ.get("ONBOARD_DEBUG") == "1"
+    try:
+        cli.main(standalone_mode=False)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.Abort:
+        click.echo("onboard: aborted", err=True)
+        sys.exit(1)
+    except OnboardError as e:
+        if debug:
+            raise
+        _warn(str(e), "error")
+        sys.exit(e.exit_code)
+    except Exception as e:
+        if debug:
+            raise
+        _warn(f"unexpected {type(e).__name__}: {e} (rerun with --debug for details)", "error")
+        sys.exit(1)

@@ -1,0 +1,99 @@
+"""The columns of a batch, and how a file's headers are matched to them."""
+
+import difflib
+import re
+from dataclasses import dataclass
+
+import polars as pl
+
+from pipeline.errors import FileRefused
+
+REQUIRED = (
+    "name",
+    "business_model",
+    "customer_class",
+    "billing_period",
+    "billing_period_timezone",
+    "balance_control",
+    "currency",
+)
+OPTIONAL = ("credit_limit", "available_funds", "created_on")
+STANDARD = REQUIRED + OPTIONAL
+
+_IGNORED_CHARS = re.compile(r"[\s_\-()]+")
+
+
+def header_key(header: str) -> str:
+    """Headers match ignoring case, spaces, underscores, hyphens and parentheses."""
+    return _IGNORED_CHARS.sub("", header).casefold()
+
+
+@dataclass(frozen=True)
+class ColumnMap:
+    """Which source header feeds which column, and which headers are ignored."""
+
+    columns: dict[str, int]  # column -> position of its header
+    custom: dict[str, int]  # custom field name -> position of its header
+    ignored: tuple[str, ...]  # headers that feed nothing
+
+
+def map_columns(
+    source: str,
+    headers: list[str],
+    custom_fields: tuple[str, ...],
+    renames: dict[str, str] | None = None,
+) -> ColumnMap:
+    """Match `headers` to the standard columns and custom fields.
+
+    `renames` maps a sender's own header to a column name (`--map`). Refuses the file when a
+    column is given twice or a required one is missing.
+    """
+    renames = {header_key(k): v for k, v in (renames or {}).items()}
+    wanted = {header_key(c): c for c in STANDARD}
+    wanted.update({header_key(f): f for f in custom_fields})
+    found: dict[str, int] = {}
+    ignored = []
+    for position, header in enumerate(headers):
+        key = header_key(header)
+        target = wanted.get(header_key(renames[key])) if key in renames else wanted.get(key)
+        if key in renames and target is None:
+            raise FileRefused(source, f"--map names an unknown column {renames[key]!r}")
+        if target is None:
+            ignored.append(header or f"(unnamed column {position + 1})")
+        elif target in found:
+            raise FileRefused(
+                source,
+                f"column {target!r} is given twice (headers {headers[found[target]]!r} and "
+                f"{header!r}); remove one of them",
+            )
+        else:
+            found[target] = position
+    missing = [c for c in REQUIRED if c not in found]
+    if missing:
+        raise FileRefused(source, _missing_message(missing, ignored))
+    return ColumnMap(
+        columns={c: found[c] for c in STANDARD if c in found},
+        custom={f: found[f] for f in custom_fields if f in found},
+        ignored=tuple(ignored),
+    )
+
+
+def _missing_message(missing: list[str], ignored: list[str]) -> str:
+    hints = []
+    keys = {header_key(h): h for h in ignored}
+    for column in missing:
+        close = difflib.get_close_matches(header_key(column), keys, n=1, cutoff=0.6)
+        if close:
+            hints.append(f"{keys[close[0]]!r} for {column!r}")
+    message = "missing required column(s) " + ", ".join(missing)
+    if hints:
+        message += "; did you mean " + ", ".join(hints) + "? (rename it or use --map)"
+    else:
+        message += "; the header row must name them (see README, Columns)"
+    return message
+
+
+def blank_to_null(expr: pl.Expr) -> pl.Expr:
+    """Trimmed text, with empty cells as null."""
+    trimmed = expr.str.strip_chars()
+    return pl.when(trimmed.str.len_chars() > 0).then(trimmed)

@@ -1,0 +1,141 @@
+"""Text columns to typed columns.
+
+Every cell arrives as text. Parsing never rejects anything by itself: a value that does not
+parse keeps its text beside a null typed value (or keeps its text as the typed value, for the
+names looked up in lists), and the schema turns that into a named rule failure. Lookups work on
+the distinct values through `replace_strict`, never per row.
+"""
+
+import functools
+import zoneinfo
+from datetime import date
+
+import iso4217
+import polars as pl
+
+from pipeline.columns import STANDARD, ColumnMap, blank_to_null
+from pipeline.reference import Reference
+
+TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
+AMOUNT_SCALE = 4  # decimal places kept for amounts: the most any ISO 4217 currency has
+
+PERIOD_LABELS = {
+    "daily": "daily",
+    "weekly": "weekly",
+    "semimonthly": "semimonthly",
+    "monthly": "monthly",
+    "monthlyanniversary": "monthly_anniversary",
+    "30days": "30_days",
+    "1": "daily",
+    "2": "weekly",
+    "3": "semimonthly",
+    "4": "monthly",
+    "5": "monthly_anniversary",
+    "6": "30_days",
+}
+BALANCE_CONTROLS = ("prepaid", "postpaid")
+_AMOUNT = r"^[+-]?(\d{1,18}(\.\d*)?|\.\d+)$"
+
+
+@functools.cache
+def time_zones() -> dict[str, str]:
+    """IANA zone names by their lower-case spelling."""
+    return {z.lower(): z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC"}
+
+
+@functools.cache
+def iso_currencies() -> frozenset[str]:
+    return frozenset(c.code for c in iso4217.Currency)
+
+
+def text_column(column: str) -> str:
+    return column + TEXT
+
+
+def parse(raw: pl.DataFrame, columns: ColumnMap, reference: Reference, as_of: date) -> pl.DataFrame:
+    """Typed customer columns from a frame of text columns (see `pipeline.read`).
+
+    Keeps `source_row`, and each column's text as `<column>__text`. Columns the file lacks are
+    null. `created_on` defaults to `as_of` when empty; a prepaid customer's `available_funds`
+    to 0.
+    """
+    sources = {**columns.columns, **columns.custom}
+    texts = [
+        (pl.nth(sources[c]) if c in sources else pl.lit(None, pl.String)).alias(text_column(c))
+        for c in (*STANDARD, *reference.custom_field_names)
+    ]
+    frame = raw.select(pl.col("source_row").cast(pl.Int64), *texts)
+    clean = {c: blank_to_null(pl.col(text_column(c))) for c in STANDARD}
+    return frame.with_columns(
+        name=clean["name"],
+        name_key=clean["name"].str.replace_all(r"\s+", " ").str.to_lowercase(),
+        business_model=_lookup(clean["business_model"], reference.business_models),
+        customer_class=_lookup(
+            clean["customer_class"], [c.name for c in reference.customer_classes]
+        ),
+        billing_period=_recode(
+            clean["billing_period"].str.replace_all(r"[\s_\-()]", "").str.to_lowercase(),
+            PERIOD_LABELS,
+            clean["billing_period"],
+        ),
+        billing_period_timezone=_recode(
+            clean["billing_period_timezone"].str.to_lowercase(),
+            time_zones(),
+            clean["billing_period_timezone"],
+        ),
+        balance_control=clean["balance_control"].str.to_lowercase(),
+        currency=clean["currency"].str.to_uppercase(),
+        credit_limit=_amount(clean["credit_limit"]),
+        credit_limit_decimals=_decimals(clean["credit_limit"]),
+        available_funds=_amount(clean["available_funds"]).fill_null(
+            pl.when(
+                clean["available_funds"].is_null()
+                & (clean["balance_control"].str.to_lowercase() == "prepaid")
+            ).then(pl.lit(0).cast(_decimal()))
+        ),
+        available_funds_decimals=_decimals(clean["available_funds"]),
+        created_on=pl.when(clean["created_on"].is_null())
+        .then(pl.lit(as_of))
+        .otherwise(clean["created_on"].str.to_date("%Y-%m-%d", strict=False)),
+        **{f: blank_to_null(pl.col(text_column(f))) for f in reference.custom_field_names},
+    ).with_columns(custom_data=_custom_data(reference))
+
+
+def _decimal() -> pl.Decimal:
+    return pl.Decimal(38, AMOUNT_SCALE)
+
+
+def _amount(text: pl.Expr) -> pl.Expr:
+    """A decimal amount, or null when the text is not a plain number."""
+    return pl.when(text.str.contains(_AMOUNT)).then(
+        text.str.strip_prefix("+").str.to_decimal(scale=AMOUNT_SCALE)
+    )
+
+
+def _decimals(text: pl.Expr) -> pl.Expr:
+    """Decimal places written, not counting trailing zeros (`100.00` JPY is fine)."""
+    return text.str.extract(r"\.(\d*?)0*$").str.len_chars().fill_null(0)
+
+
+def _lookup(text: pl.Expr, names) -> pl.Expr:
+    """The reference's spelling of a name, matched case-insensitively; else the text as given."""
+    return _recode(text.str.to_lowercase(), {n.lower(): n for n in names}, text)
+
+
+def _recode(key: pl.Expr, mapping: dict[str, str], fallback: pl.Expr) -> pl.Expr:
+    return key.replace_strict(mapping, default=None, return_dtype=pl.String).fill_null(fallback)
+
+
+def _custom_data(reference: Reference) -> pl.Expr:
+    """The values of the row's class's custom fields, as (key, value) pairs for a MAP column."""
+    pair = pl.Struct({"key": pl.String, "value": pl.String})
+    pairs = []
+    for field in reference.custom_field_names:
+        classes = [c.name for c in reference.customer_classes if field in c.field_names]
+        value = pl.when(pl.col("customer_class").is_in(classes)).then(pl.col(field))
+        pairs.append(pl.struct(key=pl.lit(field), value=value))
+    if not pairs:
+        return pl.lit([], dtype=pl.List(pair))
+    return pl.concat_list(pairs).list.eval(
+        pl.element().filter(pl.element().struct.field("value").is_not_null())
+    )

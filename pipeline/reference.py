@@ -1,0 +1,175 @@
+"""The reseller's reference: enabled currencies, business models and customer classes.
+
+Written by hand as TOML (see README); checked here so that a wrong reference is refused with
+the line to fix, before any batch is judged against it.
+"""
+
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import iso4217
+import polars as pl
+
+from pipeline.columns import STANDARD, header_key
+from pipeline.errors import ReferenceFileError
+
+_KEYS = {"currencies", "business_models", "customer_classes"}
+_CLASS_KEYS = {"name", "custom_fields"}
+_FIELD_KEYS = {"name", "mandatory", "pattern"}
+
+
+@dataclass(frozen=True)
+class CustomField:
+    name: str
+    mandatory: bool = False
+    pattern: str | None = None
+
+
+@dataclass(frozen=True)
+class CustomerClass:
+    name: str
+    custom_fields: tuple[CustomField, ...] = ()
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.custom_fields)
+
+
+@dataclass(frozen=True)
+class Reference:
+    currencies: tuple[str, ...]
+    business_models: tuple[str, ...]
+    customer_classes: tuple[CustomerClass, ...]
+    text: str  # the TOML as written, kept so `reference show` gives back what was loaded
+
+    @property
+    def custom_field_names(self) -> tuple[str, ...]:
+        names = (f.name for c in self.customer_classes for f in c.custom_fields)
+        return tuple(dict.fromkeys(names))
+
+    def minor_units(self) -> dict[str, int]:
+        """Decimal places of each enabled currency (JPY 0, USD 2, BHD 3)."""
+        return {code: iso4217.Currency(code).exponent for code in self.currencies}
+
+
+def load_reference(path: str | Path) -> Reference:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as e:
+        raise ReferenceFileError(f"{path}: cannot read the reference file: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ReferenceFileError(f"{path}: the reference file is not UTF-8 text") from e
+    return parse_reference(text, str(path))
+
+
+def parse_reference(text: str, source: str = "reference") -> Reference:
+    """Parse and check a reference; errors name `source` and the line to fix."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ReferenceFileError(f"{source}: not valid TOML: {e}") from e
+
+    def fail(message: str, needle: str | None = None, occurrence: int = 1):
+        line = _line_of(text, needle, occurrence) if needle else None
+        where = f"{source}:{line}" if line else source
+        raise ReferenceFileError(f"{where}: {message}")
+
+    for key in data.keys() - _KEYS:
+        fail(f"unknown key {key!r} (expected {', '.join(sorted(_KEYS))})", key)
+    for key in ("currencies", "business_models"):
+        if not isinstance(data.get(key), list) or not data[key]:
+            fail(f"{key!r} must be a non-empty list of strings", key)
+
+    currencies = []
+    for code in data["currencies"]:
+        if not isinstance(code, str) or not _is_iso4217(code.upper()):
+            fail(f"currency {code!r} is not an ISO 4217 code with minor units", f'"{code}"')
+        if code.upper() in currencies:
+            fail(f"currency {code!r} is listed twice", f'"{code}"', 2)
+        currencies.append(code.upper())
+
+    models = []
+    for model in data["business_models"]:
+        if not isinstance(model, str) or not model.strip():
+            fail("business models must be non-empty strings", "business_models")
+        if model.strip().casefold() in (m.casefold() for m in models):
+            fail(f"business model {model!r} is listed twice", f'"{model}"', 2)
+        models.append(model.strip())
+
+    classes = data.get("customer_classes")
+    if not isinstance(classes, list) or not classes:
+        fail("at least one [[customer_classes]] table with a name is needed", "customer_classes")
+    seen: list[str] = []
+    parsed = []
+    for entry in classes:
+        name = entry.get("name")
+        if not isinstance(name, str) or not name.strip():
+            fail("every customer class needs a name", "[[customer_classes]]", len(seen) + 1)
+        for key in entry.keys() - _CLASS_KEYS:
+            fail(f"customer class {name!r}: unknown key {key!r}", key)
+        if name.strip().casefold() in (s.casefold() for s in seen):
+            fail(f"customer class {name!r} is named twice", f'"{name}"', 2)
+        seen.append(name.strip())
+        parsed.append(CustomerClass(name.strip(), _custom_fields(entry, name, fail)))
+    return Reference(tuple(currencies), tuple(models), tuple(parsed), text)
+
+
+def _custom_fields(entry: dict, class_name: str, fail) -> tuple[CustomField, ...]:
+    fields = []
+    for field in entry.get("custom_fields", []):
+        name = field.get("name")
+        if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
+            fail(
+                f"customer class {class_name!r}: custom field name {name!r} must be letters, "
+                "digits and underscores, starting with a letter",
+                f'"{name}"' if isinstance(name, str) else "custom_fields",
+            )
+        for key in field.keys() - _FIELD_KEYS:
+            fail(f"custom field {name!r}: unknown key {key!r}", key)
+        if header_key(name) in {header_key(c) for c in STANDARD}:
+            fail(f"custom field {name!r} has the name of a standard column", f'"{name}"')
+        if name in (f.name for f in fields):
+            fail(f"customer class {class_name!r}: custom field {name!r} twice", f'"{name}"', 2)
+        mandatory = field.get("mandatory", False)
+        if not isinstance(mandatory, bool):
+            fail(f"custom field {name!r}: mandatory must be true or false", "mandatory")
+        pattern = field.get("pattern")
+        if pattern is not None:
+            problem = _pattern_problem(pattern)
+            if problem:
+                fail(f"custom field {name!r}: bad pattern {pattern!r}: {problem}", pattern)
+        fields.append(CustomField(name, mandatory, pattern))
+    return tuple(fields)
+
+
+def _is_iso4217(code: str) -> bool:
+    try:
+        return iso4217.Currency(code).exponent is not None
+    except ValueError:
+        return False
+
+
+def _pattern_problem(pattern) -> str | None:
+    """Why a pattern cannot be used, or None. It must work for Python and for polars."""
+    if not isinstance(pattern, str) or not pattern:
+        return "must be a non-empty string"
+    try:
+        re.compile(pattern)
+        pl.select(pl.lit("").str.contains(pattern))
+    except re.error as e:
+        return str(e)
+    except pl.exceptions.ComputeError as e:
+        lines = [ln.strip() for ln in str(e).splitlines() if ln.strip().startswith("error:")]
+        return lines[0].removeprefix("error:").strip() if lines else "not supported by polars"
+    return None
+
+
+def _line_of(text: str, needle: str, occurrence: int = 1) -> int | None:
+    """The line number of the `occurrence`-th line holding `needle`, if any."""
+    hits = [n for n, line in enumerate(text.splitlines(), 1) if needle in line]
+    if not hits:
+        return None
+    return hits[min(occurrence, len(hits)) - 1]

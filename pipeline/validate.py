@@ -1,0 +1,112 @@
+"""Typed rows to accepted customers and rejections, by the rules of `schemas/`."""
+
+from dataclasses import dataclass
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+
+from pipeline.errors import OnboardError
+from pipeline.parse import text_column
+from pipeline.reference import Reference
+from schemas.customer import customer_schema
+from schemas.rules import RULES
+
+ROW = "_row"  # position of a row in the typed frame, as pandera reports it
+MAX_ROWS_NAMED = 10  # rows a duplicate's message lists before "and N more"
+REJECTION_COLUMNS = ("source_row", "name", "column", "rule", "message", "value")
+
+
+@dataclass(frozen=True)
+class Validation:
+    accepted: pl.DataFrame  # typed rows that pass every rule
+    rejections: pl.DataFrame  # one row per failed rule: REJECTION_COLUMNS
+
+
+def validate(
+    typed: pl.DataFrame,
+    reference: Reference,
+    as_of: date,
+    existing_names: pl.Series | None = None,
+) -> Validation:
+    """Check every rule on every row (pandera, lazily, on the collected frame)."""
+    schema = customer_schema(reference, as_of, existing_names)
+    try:
+        schema.validate(typed, lazy=True)
+    except pa.errors.SchemaErrors as e:
+        failures = _rule_failures(e.failure_cases)
+    else:
+        failures = pl.DataFrame(schema={ROW: pl.UInt32, "rule": pl.String, "column": pl.String})
+    rows = typed.with_row_index(ROW)
+    accepted = rows.join(failures.select(ROW).unique(), on=ROW, how="anti").drop(ROW)
+    return Validation(accepted, _rejections(failures, rows, reference, as_of))
+
+
+def _rule_failures(cases: pl.DataFrame) -> pl.DataFrame:
+    """pandera's failure cases as (row, rule code, column)."""
+    broken = cases.filter(pl.col("index").is_null())
+    if broken.height:
+        first = broken.row(0, named=True)
+        raise OnboardError(f"internal schema error: {first['check']} on {first['column']}")
+    column_check = pl.col("schema_context") == "Column"
+    check = pl.col("check").replace("not_nullable", "required")
+    named = pl.col("check").str.split_exact(":", 1)
+    return cases.select(
+        pl.col("index").cast(pl.UInt32).alias(ROW),
+        rule=pl.when(column_check)
+        .then(pl.concat_str("column", pl.lit("_"), check))
+        .otherwise(named.struct.field("field_0")),
+        column=pl.when(column_check)
+        .then(pl.col("column"))
+        .otherwise(named.struct.field("field_1")),
+    ).with_columns(
+        pl.col("column").fill_null(
+            pl.col("rule").replace_strict(
+                {code: rule.column for code, rule in RULES.items()},
+                default=None,
+                return_dtype=pl.String,
+            )
+        )
+    )
+
+
+def _rejections(
+    failures: pl.DataFrame, rows: pl.DataFrame, reference: Reference, as_of: date
+) -> pl.DataFrame:
+    columns = [c.removesuffix("__text") for c in rows.columns if c.endswith("__text")]
+    value = pl.coalesce(
+        [pl.when(pl.col("column") == c).then(pl.col(text_column(c))) for c in columns]
+    )
+    found = (
+        failures.join(rows, on=ROW, how="left")
+        .with_columns(value=value)
+        .join(_other_rows(rows), on="name_key", how="left")
+        .with_columns(other_rows=_others_text())
+    )
+    messages = [
+        pl.when(pl.col("rule") == code).then(rule.message(reference, as_of))
+        for code, rule in RULES.items()
+        if code in set(found["rule"].unique())
+    ]
+    unknown = pl.format("rule {} failed", pl.col("rule"))
+    return (
+        found.with_columns(message=pl.coalesce(*messages, unknown))
+        .select(*REJECTION_COLUMNS)
+        .sort("source_row", "column", "rule")
+    )
+
+
+def _other_rows(rows: pl.DataFrame) -> pl.DataFrame:
+    """For each repeated name, the rows it stands on."""
+    repeated = rows.filter(pl.col("name_key").is_duplicated() & pl.col("name_key").is_not_null())
+    return repeated.group_by("name_key").agg(all_rows=pl.col("source_row"))
+
+
+def _others_text() -> pl.Expr:
+    """The rows other than this one that hold the same name, as text: `3, 7 and 2 more`."""
+    others = pl.col("all_rows").list.set_difference(pl.concat_list("source_row")).list.sort()
+    more = others.list.len().cast(pl.Int64) - MAX_ROWS_NAMED
+    return pl.concat_str(
+        others.list.head(MAX_ROWS_NAMED).cast(pl.List(pl.String)).list.join(", "),
+        pl.when(more > 0).then(pl.format(" and {} more", more)).otherwise(pl.lit("")),
+    )

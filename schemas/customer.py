@@ -1,0 +1,188 @@
+"""The rules a customer row must pass, as a pandera schema over the typed columns.
+
+Each check's name is its rule code: a column check `<check>` on column `c` reports rule
+`c_<check>` (pandera's own `not_nullable` reports `c_required`); a frame check reports its own
+name, or `rule:column` for rules that stand for many columns (custom fields). The codes, their
+columns and messages are listed in `schemas/rules.py`.
+"""
+
+from datetime import date
+
+import pandera.polars as pa
+import polars as pl
+from pandera.api.polars.types import PolarsData
+
+from pipeline.parse import AMOUNT_SCALE, BALANCE_CONTROLS, iso_currencies, text_column, time_zones
+from pipeline.periods import PERIOD_KINDS
+from pipeline.reference import Reference
+
+NAME_MAX = 100
+
+
+def passes(data: PolarsData, ok: pl.Expr) -> pl.LazyFrame:
+    """A check result: True where the row passes; a rule that cannot be judged (null) passes."""
+    return data.lazyframe.select(ok.fill_null(True))
+
+
+def _isin(values, name: str) -> pa.Check:
+    values = pl.Series(list(values), dtype=pl.String)
+    return pa.Check(lambda data: passes(data, pl.col(data.key).is_in(values)), name=name)
+
+
+def _given(column: str) -> pl.Expr:
+    return pl.col(text_column(column)).str.strip_chars().str.len_chars() > 0
+
+
+def _allowed_decimals(amount: str, minor_units: dict[str, int]) -> pl.Expr:
+    units = pl.col("currency").replace_strict(minor_units, default=None, return_dtype=pl.Int64)
+    return pl.col(f"{amount}_decimals") <= units
+
+
+class Customer(pa.DataFrameModel):
+    """One row of a batch: the fields of the customer creation form."""
+
+    source_row: int
+    name: str = pa.Field(nullable=False)
+    business_model: str = pa.Field(nullable=False)
+    customer_class: str = pa.Field(nullable=False)
+    billing_period: str = pa.Field(nullable=False)
+    billing_period_timezone: str = pa.Field(nullable=False)
+    balance_control: str = pa.Field(nullable=False)
+    currency: str = pa.Field(nullable=False)
+    credit_limit: pl.Decimal(38, AMOUNT_SCALE) = pa.Field(nullable=True)
+    available_funds: pl.Decimal(38, AMOUNT_SCALE) = pa.Field(nullable=True)
+    created_on: date = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+
+    @pa.check("name", name="control_characters")
+    def name_control_characters(cls, data: PolarsData) -> pl.LazyFrame:
+        """A name holds no tabs, line breaks or other control characters."""
+        return passes(data, ~pl.col("name").str.contains(r"[\x00-\x1f\x7f-\x9f]"))
+
+    @pa.check("name", name="too_long")
+    def name_too_long(cls, data: PolarsData) -> pl.LazyFrame:
+        """A name has at most NAME_MAX characters."""
+        return passes(data, pl.col("name").str.len_chars() <= NAME_MAX)
+
+    @pa.check("billing_period", name="unknown")
+    def billing_period_unknown(cls, data: PolarsData) -> pl.LazyFrame:
+        """A billing period is one of the form's six kinds."""
+        return passes(data, pl.col("billing_period").is_in(PERIOD_KINDS))
+
+    @pa.check("billing_period_timezone", name="unknown")
+    def billing_period_timezone_unknown(cls, data: PolarsData) -> pl.LazyFrame:
+        """A billing period time zone is an IANA zone name."""
+        return passes(data, pl.col("billing_period_timezone").is_in(list(time_zones().values())))
+
+    @pa.check("balance_control", name="unknown")
+    def balance_control_unknown(cls, data: PolarsData) -> pl.LazyFrame:
+        """Balance control is prepaid or postpaid."""
+        return passes(data, pl.col("balance_control").is_in(BALANCE_CONTROLS))
+
+    @pa.check("credit_limit", "available_funds", name="negative")
+    def amount_negative(cls, data: PolarsData) -> pl.LazyFrame:
+        """Credit limits and available funds are not negative."""
+        return passes(data, pl.col(data.key) >= 0)
+
+    @pa.dataframe_check(name="name_duplicate_in_batch")
+    def name_duplicate_in_batch(cls, data: PolarsData) -> pl.LazyFrame:
+        """A name appears once in a batch (ignoring case and extra spaces)."""
+        return passes(data, pl.col("name_key").is_null() | ~pl.col("name_key").is_duplicated())
+
+    @pa.dataframe_check(name="credit_limit_not_a_number")
+    def credit_limit_not_a_number(cls, data: PolarsData) -> pl.LazyFrame:
+        """A credit limit, when given, is a plain decimal number."""
+        return passes(data, ~_given("credit_limit") | pl.col("credit_limit").is_not_null())
+
+    @pa.dataframe_check(name="available_funds_not_a_number")
+    def available_funds_not_a_number(cls, data: PolarsData) -> pl.LazyFrame:
+        """Available funds, when given, are a plain decimal number."""
+        return passes(data, ~_given("available_funds") | pl.col("available_funds").is_not_null())
+
+    @pa.dataframe_check(name="credit_limit_prepaid")
+    def credit_limit_prepaid(cls, data: PolarsData) -> pl.LazyFrame:
+        """A credit limit applies to postpaid customers only."""
+        return passes(data, (pl.col("balance_control") != "prepaid") | ~_given("credit_limit"))
+
+    @pa.dataframe_check(name="available_funds_postpaid")
+    def available_funds_postpaid(cls, data: PolarsData) -> pl.LazyFrame:
+        """Available funds (an initial payment) apply to prepaid customers only."""
+        return passes(data, (pl.col("balance_control") != "postpaid") | ~_given("available_funds"))
+
+    @pa.dataframe_check(name="created_on_invalid")
+    def created_on_invalid(cls, data: PolarsData) -> pl.LazyFrame:
+        """A creation date, when given, is a real calendar date written YYYY-MM-DD."""
+        return passes(data, pl.col("created_on").is_not_null())
+
+
+def customer_schema(
+    reference: Reference, as_of: date, existing_names: pl.Series | None = None
+) -> pa.DataFrameSchema:
+    """The Customer model, with the rules that depend on the reseller, the date and the stored
+    customers."""
+    units = reference.minor_units()
+    iso_codes = sorted(iso_currencies())
+    schema = Customer.to_schema()
+    schema = schema.update_columns(
+        {
+            "business_model": {"checks": [_isin(reference.business_models, "unknown")]},
+            "customer_class": {
+                "checks": [_isin([c.name for c in reference.customer_classes], "unknown")]
+            },
+            "currency": {
+                "checks": [
+                    _isin(iso_codes, "not_iso4217"),
+                    pa.Check(
+                        lambda data: passes(
+                            data,
+                            ~pl.col("currency").is_in(iso_codes)
+                            | pl.col("currency").is_in(reference.currencies),
+                        ),
+                        name="not_enabled",
+                    ),
+                ]
+            },
+        }
+    )
+    existing = existing_names if existing_names is not None else pl.Series([], dtype=pl.String)
+    frame_checks = [
+        _frame_check("name_exists", ~pl.col("name_key").is_in(existing)),
+        _frame_check("credit_limit_too_many_decimals", _allowed_decimals("credit_limit", units)),
+        _frame_check(
+            "available_funds_too_many_decimals", _allowed_decimals("available_funds", units)
+        ),
+        _frame_check("created_on_after_as_of", pl.col("created_on") <= as_of),
+        *_custom_field_checks(reference),
+    ]
+    schema.checks = [*schema.checks, *frame_checks]  # update_columns returned a copy
+    return schema
+
+
+def _frame_check(name: str, ok: pl.Expr) -> pa.Check:
+    return pa.Check(lambda data: passes(data, ok), name=name)
+
+
+def _custom_field_checks(reference: Reference) -> list[pa.Check]:
+    """A class's mandatory custom fields are filled in; a value matches its field's pattern."""
+    checks = []
+    for klass in reference.customer_classes:
+        in_class = pl.col("customer_class") == klass.name
+        for field in klass.custom_fields:
+            value = pl.col(field.name)
+            if field.mandatory:
+                checks.append(
+                    _frame_check(
+                        f"custom_field_required:{field.name}", ~in_class | value.is_not_null()
+                    )
+                )
+            if field.pattern:
+                matches = value.str.contains(f"^(?:{field.pattern})$")
+                checks.append(
+                    _frame_check(
+                        f"custom_field_pattern:{field.name}",
+                        ~in_class | value.is_null() | matches,
+                    )
+                )
+    return checks

@@ -1,0 +1,283 @@
+"""Every rule a row can fail: its code, the column it concerns, and the message a clerk reads.
+
+Messages are polars expressions over a rejected row: its typed columns, `value` (the text the
+sender wrote in the rule's column) and `other_rows` (for duplicates). README's table of rules is
+checked against this list by the tests.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+
+import polars as pl
+
+from pipeline.reference import Reference
+from schemas.customer import NAME_MAX
+
+Message = Callable[[Reference, date], pl.Expr]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    column: str | None  # None: the rule's column is named per row (custom fields)
+    meaning: str
+    message: Message
+
+
+def _text(message: str) -> Message:
+    return lambda reference, as_of: pl.lit(message)
+
+
+def _quoted(template: str) -> Message:
+    """A message with the sender's value in place of {}."""
+    return lambda reference, as_of: pl.format(template, pl.col("value"))
+
+
+def _one_of(what: str, choices: Callable[[Reference], list[str]]) -> Message:
+    def message(reference: Reference, as_of: date) -> pl.Expr:
+        listed = ", ".join(choices(reference))
+        return pl.format(f"{what} '{{}}' is not known; use one of: {listed}", pl.col("value"))
+
+    return message
+
+
+PERIOD_NAMES = "Daily, Weekly, Semimonthly, Monthly, Monthly (anniversary), 30 days"
+
+
+def _models(reference):
+    return list(reference.business_models)
+
+
+def _classes(reference):
+    return [c.name for c in reference.customer_classes]
+
+
+def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rule]:
+    def decimals(reference: Reference, as_of: date) -> pl.Expr:
+        units = pl.col("currency").replace_strict(
+            reference.minor_units(), default=None, return_dtype=pl.Int64
+        )
+        return pl.format(
+            f"{label} '{{}}' has more decimal places than {{}} allows ({{}})",
+            pl.col("value"),
+            pl.col("currency"),
+            units,
+        )
+
+    return [
+        Rule(
+            f"{column}_not_a_number",
+            column,
+            f"{label} is not a plain decimal number",
+            _quoted(
+                f"{label} '{{}}' is not a number; write digits with a point for decimals "
+                "and no thousands separators, e.g. 1500.50"
+            ),
+        ),
+        Rule(
+            f"{column}_negative",
+            column,
+            f"{label} is negative",
+            _quoted(f"{label} '{{}}' is negative; it must be 0 or more"),
+        ),
+        Rule(
+            f"{column}_too_many_decimals",
+            column,
+            f"{label} has more decimal places than the currency (JPY 0, USD 2, BHD 3)",
+            decimals,
+        ),
+        Rule(
+            f"{column}_{other}",
+            column,
+            f"{label} given for a {other} customer ({balance} only)",
+            _text(
+                f"{label} is only for {balance} customers; leave it empty for a {other} customer"
+            ),
+        ),
+    ]
+
+
+def _pattern_message(reference: Reference, as_of: date) -> pl.Expr:
+    patterns = {
+        f"{c.name}:{f.name}": f.pattern
+        for c in reference.customer_classes
+        for f in c.custom_fields
+        if f.pattern
+    }
+    pattern = pl.concat_str("customer_class", pl.lit(":"), "column").replace_strict(
+        patterns, default=None, return_dtype=pl.String
+    )
+    return pl.format(
+        "{} '{}' does not have the form customer class '{}' requires (pattern {})",
+        pl.col("column"),
+        pl.col("value"),
+        pl.col("customer_class"),
+        pattern,
+    )
+
+
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in [
+        Rule(
+            "name_required",
+            "name",
+            "the name is empty",
+            _text("the name is empty; every customer needs a name"),
+        ),
+        Rule(
+            "name_control_characters",
+            "name",
+            "the name holds tabs, line breaks or other control characters",
+            _text("the name holds a tab, line break or other control character; remove it"),
+        ),
+        Rule(
+            "name_too_long",
+            "name",
+            f"the name is longer than {NAME_MAX} characters",
+            lambda reference, as_of: pl.format(
+                f"the name is {{}} characters long; at most {NAME_MAX} are allowed",
+                pl.col("name").str.len_chars(),
+            ),
+        ),
+        Rule(
+            "name_duplicate_in_batch",
+            "name",
+            "the same name is on other rows of the file "
+            "(ignoring case and extra spaces); every such row is rejected",
+            lambda reference, as_of: pl.format(
+                "the name '{}' is also on row(s) {} of this file; names must be unique",
+                pl.col("name"),
+                pl.col("other_rows"),
+            ),
+        ),
+        Rule(
+            "name_exists",
+            "name",
+            "a customer with this name is already stored",
+            lambda reference, as_of: pl.format(
+                "a customer named '{}' already exists; use another name", pl.col("name")
+            ),
+        ),
+        Rule(
+            "business_model_required",
+            "business_model",
+            "the business model is empty",
+            _text("the business model is empty; fill it in"),
+        ),
+        Rule(
+            "business_model_unknown",
+            "business_model",
+            "not a business model of the reference",
+            _one_of("business model", _models),
+        ),
+        Rule(
+            "customer_class_required",
+            "customer_class",
+            "the customer class is empty",
+            _text("the customer class is empty; fill it in"),
+        ),
+        Rule(
+            "customer_class_unknown",
+            "customer_class",
+            "not a customer class of the reference",
+            _one_of("customer class", _classes),
+        ),
+        Rule(
+            "billing_period_required",
+            "billing_period",
+            "the billing period is empty",
+            _text(f"the billing period is empty; use one of: {PERIOD_NAMES}"),
+        ),
+        Rule(
+            "billing_period_unknown",
+            "billing_period",
+            "not one of the six billing periods",
+            _quoted(f"billing period '{{}}' is not known; use one of: {PERIOD_NAMES}"),
+        ),
+        Rule(
+            "billing_period_timezone_required",
+            "billing_period_timezone",
+            "the billing period time zone is empty",
+            _text("the billing period time zone is empty; give an IANA name such as Europe/Prague"),
+        ),
+        Rule(
+            "billing_period_timezone_unknown",
+            "billing_period_timezone",
+            "not an IANA time zone name",
+            _quoted(
+                "'{}' is not an IANA time zone name; use a name such as Europe/Prague "
+                "or America/New_York"
+            ),
+        ),
+        Rule(
+            "balance_control_required",
+            "balance_control",
+            "balance control is empty",
+            _text("balance control is empty; use prepaid or postpaid"),
+        ),
+        Rule(
+            "balance_control_unknown",
+            "balance_control",
+            "neither prepaid nor postpaid",
+            _quoted("balance control '{}' is not known; use prepaid or postpaid"),
+        ),
+        Rule(
+            "currency_required",
+            "currency",
+            "the currency is empty",
+            _text("the currency is empty; give an ISO 4217 code such as USD"),
+        ),
+        Rule(
+            "currency_not_iso4217",
+            "currency",
+            "not an ISO 4217 currency code",
+            _quoted("'{}' is not an ISO 4217 currency code; use a code such as USD or EUR"),
+        ),
+        Rule(
+            "currency_not_enabled",
+            "currency",
+            "a currency not enabled in the reference",
+            lambda reference, as_of: pl.format(
+                f"currency '{{}}' is not enabled for this reseller; enabled: "
+                f"{', '.join(reference.currencies)}",
+                pl.col("value"),
+            ),
+        ),
+        *_amount_rules("credit_limit", "credit limit", "postpaid", "prepaid"),
+        *_amount_rules("available_funds", "available funds", "prepaid", "postpaid"),
+        Rule(
+            "created_on_invalid",
+            "created_on",
+            "not a real date written YYYY-MM-DD",
+            _quoted("created on '{}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26"),
+        ),
+        Rule(
+            "created_on_after_as_of",
+            "created_on",
+            "a creation date after the import's as-of date",
+            lambda reference, as_of: pl.format(
+                f"created on {{}} is after the import date {as_of.isoformat()}; a customer "
+                "cannot be created in the future",
+                pl.col("created_on"),
+            ),
+        ),
+        Rule(
+            "custom_field_required",
+            None,
+            "a custom field the row's class makes mandatory is empty",
+            lambda reference, as_of: pl.format(
+                "{} is mandatory for customer class '{}'; fill it in",
+                pl.col("column"),
+                pl.col("customer_class"),
+            ),
+        ),
+        Rule(
+            "custom_field_pattern",
+            None,
+            "a custom field value does not have the form its pattern requires",
+            _pattern_message,
+        ),
+    ]
+}
