@@ -4,8 +4,8 @@ stdout carries results (summaries, --json, tables); stderr carries warnings and 
 """
 
 import json
-import os
 import sys
+from contextlib import closing
 from datetime import date
 from pathlib import Path
 
@@ -45,7 +45,37 @@ format_option = click.option(
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Failure(click.ClickException):
+    """An error shown as one line, with its exit status."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+    def show(self, file=None) -> None:
+        _warn(self.message, "error")
+
+
+class _Group(click.Group):
+    """Turns domain errors into one-line messages; `--debug` shows the traceback instead."""
+
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except OnboardError as e:
+            if ctx.params.get("debug"):
+                raise
+            raise _Failure(str(e), e.exit_code) from e
+        except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
+            raise
+        except Exception as e:
+            if ctx.params.get("debug"):
+                raise
+            message = f"unexpected {type(e).__name__}: {e} (rerun with --debug for details)"
+            raise _Failure(message, 1) from e
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="onboard")
 @click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
 @click.pass_context
@@ -92,19 +122,19 @@ def import_command(paths, db, reference_file, as_of, dry_run, as_json):
 
     options = run.RunOptions(as_of=as_of or run.today_utc(), dry_run=dry_run)
     in_memory = dry_run and not Path(db).exists()
-    con = store.connect(None if in_memory else db, read_only=False)
-    reference = _resolve_reference(con, reference_file, save=not dry_run)
-    results = []
-    for path in paths:
-        result = run.import_file(path, reference, options, con)
-        results.append(result)
+    if reference_file is None and not Path(db).exists():
+        raise UsageError(
+            f"{db}: no such database, so no stored reference: pass --reference FILE (the "
+            "reseller's TOML configuration)"
+        )
+    with closing(store.connect(None if in_memory else db)) as con:
+        reference = _resolve_reference(con, reference_file, save=not dry_run)
+        results = [run.import_file(path, reference, options, con) for path in paths]
+    for result in results:
         for column in result.ignored_columns:
-            _warn(f"{path}: column {column!r} is not a known column and was ignored")
+            _warn(f"{result.source}: column {column!r} is not a known column and was ignored")
         if result.error:
-            _warn(
-                result.error if result.error.startswith(str(path)) else f"{path}: {result.error}",
-                "error",
-            )
+            _warn(result.error, "error")
     if as_json:
         payload = [r.to_dict() for r in results]
         click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, default=str))
@@ -135,7 +165,7 @@ def _resolve_reference(con, reference_file: Path | None, save: bool):
 
 def _summary(result) -> str:
     if result.status in ("refused", "failed"):
-        return f"{result.source}: {result.status}: {result.error}"
+        return f"{result.source}: {result.status}, nothing imported"
     what = f"batch {result.batch_id} committed" if result.batch_id else "dry run, nothing written"
     lines = [
         f"{result.source}: {what}",
@@ -168,8 +198,8 @@ def reference_load(file, db):
     from pipeline.reference import load_reference
 
     loaded = load_reference(file)
-    con = store.connect(db)
-    store.save_reference(con, str(file), loaded.text)
+    with closing(store.connect(db)) as con:
+        store.save_reference(con, str(file), loaded.text)
     click.echo(
         f"reference {file} stored in {db}: {len(loaded.currencies)} currencies, "
         f"{len(loaded.business_models)} business models, "
@@ -183,7 +213,8 @@ def reference_show(db):
     """Print the stored reference, as it was loaded."""
     from pipeline import store
 
-    stored = store.stored_reference(store.open_existing(db))
+    with closing(store.open_existing(db)) as con:
+        stored = store.stored_reference(con)
     if stored is None:
         raise UsageError(f"{db}: no reference stored; run `onboard reference load FILE`")
     source, content = stored
@@ -198,7 +229,8 @@ def batches_command(db, fmt):
     """List the stored batches with their status and counts."""
     from pipeline import store
 
-    _print_frame(store.batches(store.open_existing(db)), fmt)
+    with closing(store.open_existing(db)) as con:
+        _print_frame(store.batches(con), fmt)
 
 
 @cli.command("rejections")
@@ -209,7 +241,8 @@ def rejections_command(batch_id, db, fmt):
     """List the rejected rows of BATCH_ID: one line per failed rule, with its message."""
     from pipeline import store
 
-    frame = store.rejections(store.open_existing(db), batch_id)
+    with closing(store.open_existing(db)) as con:
+        frame = store.rejections(con, batch_id)
     if fmt == "table":
         frame = frame.drop("original")
     _print_frame(frame, fmt)
@@ -245,24 +278,4 @@ def _warn(message: str, level: str = "warning") -> None:
 
 
 def main() -> None:
-    debug = "--debug" in sys.argv[1:] or os.environ.get("ONBOARD_DEBUG") == "1"
-    try:
-        cli.main(standalone_mode=False)
-    except click.exceptions.Exit as e:
-        sys.exit(e.exit_code)
-    except click.ClickException as e:
-        e.show()
-        sys.exit(e.exit_code)
-    except click.Abort:
-        click.echo("onboard: aborted", err=True)
-        sys.exit(1)
-    except OnboardError as e:
-        if debug:
-            raise
-        _warn(str(e), "error")
-        sys.exit(e.exit_code)
-    except Exception as e:
-        if debug:
-            raise
-        _warn(f"unexpected {type(e).__name__}: {e} (rerun with --debug for details)", "error")
-        sys.exit(1)
+    cli(prog_name="onboard")

@@ -1,7 +1,7 @@
 """Billing periods: the first and current period of each customer, and when the current one closes.
 
 All dates are calendar dates in the customer's billing period timezone (see `shared/domain.md`).
-Everything is vectorized; the only Python loop is over the distinct time zones, because
+Everything is vectorized; the only Python loop over data is over the distinct time zones, as
 `dt.replace_time_zone` takes one zone per call.
 """
 
@@ -85,7 +85,7 @@ def period_bounds(kind: pl.Expr, created_on: pl.Expr, day: pl.Expr) -> tuple[pl.
 
 def _as_utc(naive: pl.Expr, zone: str) -> pl.Expr:
     """The UTC instant of a naive local time in `zone`: the first if twice, null if never."""
-    local = naive.dt.replace_time_zone(zone, ambiguous="latest", non_existent="null")
+    local = naive.dt.replace_time_zone(zone, ambiguous="earliest", non_existent="null")
     return local.dt.convert_time_zone("UTC")
 
 

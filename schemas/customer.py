@@ -25,7 +25,7 @@ def passes(data: PolarsData, ok: pl.Expr) -> pl.LazyFrame:
 
 
 def _isin(values, name: str) -> pa.Check:
-    values = pl.Series(list(values), dtype=pl.String)
+    values = pl.Series(list(values), dtype=pl.String).implode()
     return pa.Check(lambda data: passes(data, pl.col(data.key).is_in(values)), name=name)
 
 
@@ -148,7 +148,7 @@ def customer_schema(
     )
     existing = existing_names if existing_names is not None else pl.Series([], dtype=pl.String)
     frame_checks = [
-        _frame_check("name_exists", ~pl.col("name_key").is_in(existing)),
+        _frame_check("name_exists", ~pl.col("name_key").is_in(existing.implode())),
         _frame_check("credit_limit_too_many_decimals", _allowed_decimals("credit_limit", units)),
         _frame_check(
             "available_funds_too_many_decimals", _allowed_decimals("available_funds", units)
