@@ -20,6 +20,7 @@ class ReadResult:
     frame: pl.DataFrame  # data columns (unique names), then source_row
     headers: list[str]  # the header cells as written, one per data column
     blank_rows: int  # blank records dropped
+    notes: tuple[str, ...] = ()  # how the file was read (sheet, encoding, delimiter...)
 
 
 def read_batch(path: str | Path) -> ReadResult:
