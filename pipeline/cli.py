@@ -13,6 +13,7 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import OnboardError, UsageError
+from pipeline.options import RunOptions
 
 DEFAULT_DB = "onboarding.duckdb"
 
@@ -88,6 +89,32 @@ def cli(ctx: click.Context, debug: bool) -> None:
     ctx.obj = {"debug": debug}
 
 
+def _delimiter(ctx, param, value: str | None) -> str | None:
+    if value is None:
+        return None
+    named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
+    value = named.get(value.lower(), value)
+    if value not in (",", ";", "\t", "|"):
+        raise click.BadParameter("use one of , ; tab |")
+    return value
+
+
+def _renames(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
+    renames = {}
+    for value in values:
+        header, sep, column = value.rpartition("=")
+        if not sep or not header.strip() or not column.strip():
+            raise click.BadParameter(f'{value!r}: write it as "SOURCE HEADER=column"')
+        renames[header.strip()] = column.strip()
+    return renames
+
+
+def _date_format(ctx, param, value: str | None) -> str | None:
+    if value is not None and "%" not in value:
+        raise click.BadParameter(f"{value!r} has no % fields; write it like %d/%m/%Y")
+    return value
+
+
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @db_option
@@ -111,16 +138,80 @@ def cli(ctx: click.Context, debug: bool) -> None:
 @click.option(
     "--json", "as_json", is_flag=True, help="Print the summary as JSON (one object per file)."
 )
-def import_command(paths, db, reference_file, as_of, dry_run, as_json):
-    """Import customer batches (CSV files); each file is one batch.
+@click.option(
+    "--sheet",
+    metavar="NAME|NUMBER",
+    help="Workbooks: the sheet to read, by name or number (1 is the first).  [default: the "
+    "first sheet whose header row holds the required columns]",
+)
+@click.option(
+    "--encoding",
+    metavar="NAME",
+    help="Text files: the encoding, e.g. utf-8, utf-16, windows-1252.  [default: detected]",
+)
+@click.option(
+    "--delimiter",
+    callback=_delimiter,
+    metavar="CHAR",
+    help="Text files: the field delimiter: , ; tab or |.  [default: detected]",
+)
+@click.option(
+    "--decimal-comma/--decimal-point",
+    "decimal_comma",
+    default=None,
+    help="How amounts mark decimals.  [default: a comma in ;-separated files, else a point]",
+)
+@click.option(
+    "--map",
+    "renames",
+    multiple=True,
+    callback=_renames,
+    metavar='"HEADER=column"',
+    help='Read the sender\'s column HEADER as a column (repeatable), e.g. --map "Client=name".',
+)
+@click.option(
+    "--date-format",
+    callback=_date_format,
+    metavar="LAYOUT",
+    help="created_on layout besides ISO dates, in strftime terms, e.g. %d/%m/%Y.  "
+    "[default: ISO dates only; other text dates are rejected, never guessed]",
+)
+def import_command(
+    paths,
+    db,
+    reference_file,
+    as_of,
+    dry_run,
+    as_json,
+    sheet,
+    encoding,
+    delimiter,
+    decimal_comma,
+    renames,
+    date_format,
+):
+    """Import customer batches: CSV/text files (also gzip) and Excel/OpenDocument workbooks.
+
+    Each file is one batch; a folder imports every supported file in it, by name. The format is
+    detected from the content. Every row becomes a customer or a rejection with its reasons.
 
     Exit status: 0 when every file's batch was committed (rejected rows do not fail a batch),
     2 for usage errors and files that cannot be read or lack required columns, 1 for anything
-    else that stopped a batch.
+    else that stopped a batch. With several files, the highest status of them.
     """
     from pipeline import run, store
+    from pipeline.read import expand_paths
 
-    options = run.RunOptions(as_of=as_of or run.today_utc(), dry_run=dry_run)
+    options = RunOptions(
+        as_of=as_of or run.today_utc(),
+        dry_run=dry_run,
+        encoding=_encoding(encoding),
+        delimiter=delimiter,
+        decimal_comma=decimal_comma,
+        sheet=int(sheet) if sheet and sheet.isdigit() else sheet,
+        renames=renames,
+        date_format=date_format,
+    )
     in_memory = dry_run and not Path(db).exists()
     if reference_file is None and not Path(db).exists():
         raise UsageError(
@@ -129,7 +220,8 @@ def import_command(paths, db, reference_file, as_of, dry_run, as_json):
         )
     with closing(store.connect(None if in_memory else db)) as con:
         reference = _resolve_reference(con, reference_file, save=not dry_run)
-        results = [run.import_file(path, reference, options, con) for path in paths]
+        _check_renames(renames, reference)
+        results = [run.import_file(p, reference, options, con) for p in expand_paths(paths)]
     for result in results:
         for column in result.ignored_columns:
             _warn(f"{result.source}: column {column!r} is not a known column and was ignored")
@@ -142,6 +234,31 @@ def import_command(paths, db, reference_file, as_of, dry_run, as_json):
         for result in results:
             click.echo(_summary(result))
     sys.exit(max(r.exit_code for r in results))
+
+
+def _encoding(name: str | None) -> str | None:
+    import codecs
+
+    if name is None:
+        return None
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        raise UsageError(
+            f"--encoding: unknown encoding {name!r}; e.g. utf-8, windows-1252"
+        ) from None
+
+
+def _check_renames(renames: dict[str, str], reference) -> None:
+    from pipeline.columns import STANDARD, header_key
+
+    known = {header_key(c): c for c in (*STANDARD, *reference.custom_field_names)}
+    for header, column in renames.items():
+        if header_key(column) not in known:
+            raise UsageError(
+                f"--map {header}={column}: unknown column {column!r}; columns are "
+                + ", ".join(known.values())
+            )
 
 
 def _resolve_reference(con, reference_file: Path | None, save: bool):
@@ -172,6 +289,7 @@ def _summary(result) -> str:
         f"  rows read {result.rows_read}: accepted {result.rows_accepted}, "
         f"rejected {result.rows_rejected}"
         + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else ""),
+        f"  read as: {', '.join(result.notes)}",
     ]
     if result.top_reasons:
         lines.append("  most common rejection reasons:")

@@ -78,6 +78,18 @@ def map_columns(
     )
 
 
+def header_matcher(custom_fields: tuple[str, ...], renames: dict[str, str] | None = None):
+    """A test of a row of cells: does it name every required column? (finds header rows)"""
+    renames = {header_key(k): header_key(v) for k, v in (renames or {}).items()}
+    required = {header_key(c) for c in REQUIRED}
+
+    def is_header(cells: list[str]) -> bool:
+        keys = {header_key(c or "") for c in cells}
+        return required <= {renames.get(k, k) for k in keys}
+
+    return is_header
+
+
 def _missing_message(missing: list[str], ignored: list[str]) -> str:
     hints = []
     keys = {header_key(h): h for h in ignored}

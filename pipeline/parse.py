@@ -14,6 +14,7 @@ import iso4217
 import polars as pl
 
 from pipeline.columns import STANDARD, ColumnMap, blank_to_null
+from pipeline.read import EXTRA, SOURCE_ROW
 from pipeline.reference import Reference
 
 TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
@@ -52,19 +53,28 @@ def text_column(column: str) -> str:
     return column + TEXT
 
 
-def parse(raw: pl.DataFrame, columns: ColumnMap, reference: Reference, as_of: date) -> pl.DataFrame:
+def parse(
+    raw: pl.DataFrame,
+    columns: ColumnMap,
+    reference: Reference,
+    as_of: date,
+    decimal_comma: bool = False,
+    date_format: str | None = None,
+) -> pl.DataFrame:
     """Typed customer columns from a frame of text columns (see `pipeline.read`).
 
     Keeps `source_row`, and each column's text as `<column>__text`. Columns the file lacks are
     null. `created_on` defaults to `as_of` when empty; a prepaid customer's `available_funds`
-    to 0.
+    to 0. With `decimal_comma`, amounts are written `1500,50`; `date_format` (strftime) is a
+    layout accepted for created_on besides ISO dates.
     """
     sources = {**columns.columns, **columns.custom}
     texts = [
         (pl.nth(sources[c]) if c in sources else pl.lit(None, pl.String)).alias(text_column(c))
         for c in (*STANDARD, *reference.custom_field_names)
     ]
-    frame = raw.select(pl.col("source_row").cast(pl.Int64), *texts)
+    extra = pl.col(EXTRA) if EXTRA in raw.columns else pl.lit(None, pl.String)
+    frame = raw.select(pl.col(SOURCE_ROW).cast(pl.Int64), *texts, extra_fields=extra)
     clean = {c: blank_to_null(pl.col(text_column(c))) for c in STANDARD}
     return frame.with_columns(
         name=clean["name"],
@@ -85,18 +95,18 @@ def parse(raw: pl.DataFrame, columns: ColumnMap, reference: Reference, as_of: da
         ),
         balance_control=clean["balance_control"].str.to_lowercase(),
         currency=clean["currency"].str.to_uppercase(),
-        credit_limit=_amount(clean["credit_limit"]),
-        credit_limit_decimals=_decimals(clean["credit_limit"]),
-        available_funds=_amount(clean["available_funds"]).fill_null(
+        credit_limit=_amount(clean["credit_limit"], decimal_comma),
+        credit_limit_decimals=_decimals(clean["credit_limit"], decimal_comma),
+        available_funds=_amount(clean["available_funds"], decimal_comma).fill_null(
             pl.when(
                 clean["available_funds"].is_null()
                 & (clean["balance_control"].str.to_lowercase() == "prepaid")
             ).then(pl.lit(0).cast(_decimal()))
         ),
-        available_funds_decimals=_decimals(clean["available_funds"]),
+        available_funds_decimals=_decimals(clean["available_funds"], decimal_comma),
         created_on=pl.when(clean["created_on"].is_null())
         .then(pl.lit(as_of))
-        .otherwise(clean["created_on"].str.to_date("%Y-%m-%d", strict=False)),
+        .otherwise(_date(clean["created_on"], date_format)),
         **{f: blank_to_null(pl.col(text_column(f))) for f in reference.custom_field_names},
     ).with_columns(custom_data=_custom_data(reference))
 
@@ -105,16 +115,25 @@ def _decimal() -> pl.Decimal:
     return pl.Decimal(38, AMOUNT_SCALE)
 
 
-def _amount(text: pl.Expr) -> pl.Expr:
-    """A decimal amount, or null when the text is not a plain number."""
-    return pl.when(text.str.contains(_AMOUNT)).then(
-        text.str.strip_prefix("+").str.to_decimal(scale=AMOUNT_SCALE)
-    )
+def _amount(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
+    """A decimal amount, or null when the text is not a plain number in the file's convention."""
+    pattern, mark = (_AMOUNT.replace(r"\.", ","), ",") if decimal_comma else (_AMOUNT, ".")
+    number = text.str.strip_prefix("+").str.replace(mark, ".", literal=True)
+    return pl.when(text.str.contains(pattern)).then(number.str.to_decimal(scale=AMOUNT_SCALE))
 
 
-def _decimals(text: pl.Expr) -> pl.Expr:
+def _decimals(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
     """Decimal places written, not counting trailing zeros (`100.00` JPY is fine)."""
-    return text.str.extract(r"\.(\d*?)0*$").str.len_chars().fill_null(0)
+    mark = "," if decimal_comma else r"\."
+    return text.str.extract(mark + r"(\d*?)0*$").str.len_chars().fill_null(0)
+
+
+def _date(text: pl.Expr, date_format: str | None) -> pl.Expr:
+    """An ISO date (also what workbook date cells become), or one in the `date_format` layout."""
+    iso = text.str.to_date("%Y-%m-%d", strict=False)
+    if date_format is None:
+        return iso
+    return iso.fill_null(text.str.to_date(date_format, strict=False))
 
 
 def _lookup(text: pl.Expr, names) -> pl.Expr:

@@ -1,18 +1,33 @@
 """Files to text columns: every cell is read as text, nothing is inferred.
 
-`read_batch` returns the file's records as a frame of String columns (one per header, in file
-order) followed by `source_row`, the row number a person sees in a spreadsheet (the header is
-row 1). Rows that are entirely blank are not records: they are dropped and counted.
+`read_batch` detects the format from the content (a workbook sent with a .csv name still
+reads) and returns the file's records as String columns, one per header in file order, then
+`source_row`, the row number a person sees in a spreadsheet (the header is row 1 of a CSV file).
+Rows that are entirely blank are not records: they are dropped and counted. A CSV row with more
+fields than the header keeps its extra cells in `EXTRA` (rule `malformed_row`).
 """
 
+import codecs
+import csv
+import gzip
+import io
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.errors import FileRefused
+from pipeline.options import RunOptions
 
 SOURCE_ROW = "source_row"
+EXTRA = "__extra__"  # text of the cells beyond the header's last column
+DELIMITERS = (",", ";", "\t", "|")
+WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
+MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
+_SNIFF = 64 * 1024
+_ZIP, _OLE2, _GZIP = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
@@ -21,38 +36,187 @@ class ReadResult:
     headers: list[str]  # the header cells as written, one per data column
     blank_rows: int  # blank records dropped
     notes: tuple[str, ...] = ()  # how the file was read (sheet, encoding, delimiter...)
+    delimiter: str | None = None  # text files only
 
 
-def read_batch(path: str | Path) -> ReadResult:
-    """Read a batch file; refuse (FileRefused) what cannot be read."""
+def expand_paths(paths) -> list[Path]:
+    """The files to import: files as given; a folder's supported files, sorted by name."""
+    files = []
+    for path in map(Path, paths):
+        if path.is_dir():
+            found = sorted(
+                p
+                for p in path.iterdir()
+                if p.is_file()
+                and not p.name.startswith(".")
+                and p.suffix.lower() in (*TEXT_EXTENSIONS, *WORKBOOK_EXTENSIONS)
+            )
+            files.extend(found or [path])  # an empty folder is refused like a missing file
+        else:
+            files.append(path)
+    return files
+
+
+def read_batch(path: str | Path, options: RunOptions, is_header=None) -> ReadResult:
+    """Read a batch file; refuse (FileRefused) what cannot be read.
+
+    `is_header(cells)` tells a workbook's header row (searched in its first rows).
+    """
     path = Path(path)
     source = str(path)
+    if path.is_dir():
+        raise FileRefused(source, "a folder with no files to import (.csv, .xlsx, .ods, ...)")
     if not path.is_file():
         raise FileRefused(source, "no such file")
+    with path.open("rb") as f:
+        head = f.read(_SNIFF)
+    if not head.strip():
+        raise FileRefused(source, "the file is empty; nothing to import")
+    if head.startswith((_ZIP, _OLE2)):
+        from pipeline.excel import read_workbook
+
+        return read_workbook(path, options.sheet, is_header or (lambda cells: any(cells)))
+    if head.startswith(_GZIP):
+        data = _gunzip(path)
+        if data.startswith((_ZIP, _OLE2)):
+            raise FileRefused(source, "a compressed workbook; send the workbook itself")
+        return _read_text(data, source, options, compressed=True)
+    return _read_text(path, source, options)
+
+
+def _gunzip(path: Path) -> bytes:
     try:
-        grid = pl.read_csv(path, has_header=False, infer_schema=False, raise_if_empty=True)
-    except pl.exceptions.NoDataError:
-        raise FileRefused(source, "the file is empty; nothing to import") from None
-    except pl.exceptions.ComputeError as e:
-        raise FileRefused(source, _csv_problem(e)) from None
-    return _from_grid(grid, source)
+        with gzip.open(path, "rb") as f:
+            return f.read()
+    except (OSError, EOFError, zlib.error) as e:
+        raise FileRefused(str(path), f"not a readable gzip file ({e})") from None
 
 
-def _from_grid(grid: pl.DataFrame, source: str, header_row: int = 1) -> ReadResult:
-    """Split a grid of text cells into headers and records numbered from `header_row` + 1."""
+def _read_text(
+    data: Path | bytes, source: str, options: RunOptions, compressed=False
+) -> ReadResult:
+    head = data[:_SNIFF] if isinstance(data, bytes) else _head(data)
+    utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
+    encoding = options.encoding or ("utf-16" if utf16 else "utf-8")
+    if codecs.lookup(encoding).name != "utf-8":
+        data = _transcode(data, encoding, source)
+        head = data[:_SNIFF]
+    elif b"\x00" in head:
+        raise FileRefused(source, "the file holds NUL bytes: it is binary, not a CSV file")
+    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
+    if "\n" not in text and "\r" not in text and _size(data) > MAX_LINE:
+        raise FileRefused(source, "no line break in the first MiB: not a CSV file")
+    delimiter = options.delimiter or _detect_delimiter(text)
+    header_fields = len(next(csv.reader(io.StringIO(text), delimiter=delimiter), []))
+    try:
+        grid = _read_grid(data, source, delimiter, header_fields)
+    except _NotUtf8:
+        if options.encoding:
+            raise FileRefused(source, f"the file is not {options.encoding} text") from None
+        encoding = _legacy_encoding(data)  # not UTF-8: a legacy single-byte file
+        grid = _read_grid(_transcode(data, encoding, source), source, delimiter, header_fields)
+    result = _from_grid(grid, source, header_fields=header_fields)
+    notes = [f"encoding {encoding}", f"delimiter {_DELIMITER_NAMES[delimiter]}"]
+    if compressed:
+        notes.insert(0, "gzip")
+    return ReadResult(result.frame, result.headers, result.blank_rows, tuple(notes), delimiter)
+
+
+class _NotUtf8(Exception):
+    pass
+
+
+_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as f:
+        return f.read(_SNIFF)
+
+
+def _size(data: Path | bytes) -> int:
+    return len(data) if isinstance(data, bytes) else data.stat().st_size
+
+
+def _legacy_encoding(data: Path | bytes) -> str:
+    """Windows-1252 when every byte is defined there (what Windows desktops write), else Latin-1."""
+    raw = data if isinstance(data, bytes) else data.read_bytes()
+    return "windows-1252" if _decodes(raw, "windows-1252") else "latin-1"
+
+
+def _decodes(raw: bytes, encoding: str) -> bool:
+    try:
+        codecs.decode(raw, encoding)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _transcode(data: Path | bytes, encoding: str, source: str) -> bytes:
+    raw = data if isinstance(data, bytes) else data.read_bytes()
+    try:
+        text = codecs.decode(raw, encoding)
+    except (UnicodeDecodeError, LookupError) as e:
+        raise FileRefused(source, f"cannot decode the file as {encoding}: {e}") from None
+    if "\x00" in text:
+        raise FileRefused(source, "the file holds NUL characters: it is binary, not a CSV file")
+    return text.removeprefix("\ufeff").encode("utf-8")
+
+
+def _detect_delimiter(text: str) -> str:
+    """The candidate that splits the header line into the most fields (`,` when none does)."""
+    counts = {d: len(next(csv.reader(io.StringIO(text), delimiter=d), [])) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: counts[d])
+    return best if counts[best] > 1 else ","
+
+
+def _read_grid(data: Path | bytes, source: str, delimiter: str, header_fields: int):
+    """All cells as text; room is made for rows with more fields than the header."""
+    width = header_fields + 8
+    while True:
+        schema = {f"c{i}": pl.String for i in range(width)}
+        try:
+            return pl.read_csv(
+                data,
+                has_header=False,
+                schema=schema,
+                separator=delimiter,
+                missing_columns="insert",
+                raise_if_empty=True,
+            )
+        except pl.exceptions.NoDataError:
+            raise FileRefused(source, "the file is empty; nothing to import") from None
+        except pl.exceptions.ComputeError as e:
+            if "invalid utf-8" in str(e).lower():
+                raise _NotUtf8 from None
+            if "more fields" in str(e) and width < 4096:
+                width *= 8
+                continue
+            raise FileRefused(source, _csv_problem(e)) from None
+
+
+def _from_grid(
+    grid: pl.DataFrame, source: str, header_row: int = 1, header_fields: int | None = None
+) -> ReadResult:
+    """Split a grid of text cells into headers and records numbered from `header_row` + 1.
+
+    Cells beyond the first `header_fields` columns are joined into EXTRA.
+    """
     if grid.height == 0:
         raise FileRefused(source, "the file is empty; nothing to import")
-    headers = [("" if h is None else str(h)).strip() for h in grid.row(0)]
+    header_fields = header_fields or grid.width
+    cells, beyond = grid.columns[:header_fields], grid.columns[header_fields:]
+    headers = [("" if h is None else str(h)).strip() for h in grid.select(cells).row(0)]
     if not any(headers):
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
     names = _unique_names(headers)
-    records = grid.slice(1).rename(dict(zip(grid.columns, names, strict=True)))
-    records = records.with_columns(
-        pl.int_range(header_row + 1, header_row + 1 + records.height, dtype=pl.Int64).alias(
-            SOURCE_ROW
-        )
+    extra = pl.concat_str([pl.col(c) for c in beyond], separator=" | ", ignore_nulls=True)
+    records = grid.slice(1).select(
+        *(pl.col(c).alias(n) for c, n in zip(cells, names, strict=True)),
+        (pl.when(extra != "").then(extra) if beyond else pl.lit(None, pl.String)).alias(EXTRA),
+        pl.int_range(header_row + 1, header_row + grid.height, dtype=pl.Int64).alias(SOURCE_ROW),
     )
-    blank = pl.all_horizontal(blank_cell(pl.col(n)) for n in names)
+    blank = pl.all_horizontal(blank_cell(pl.col(n)) for n in [*names, EXTRA])
     kept = records.filter(~blank)
     return ReadResult(kept, headers, records.height - kept.height)
 
@@ -67,7 +231,7 @@ def _unique_names(headers: list[str]) -> list[str]:
     for n, header in enumerate(headers, 1):
         name = header or f"column {n}"
         candidate, k = name, 2
-        while candidate in names:
+        while candidate in names or candidate in (EXTRA, SOURCE_ROW):
             candidate, k = f"{name} ({k})", k + 1
         names.append(candidate)
     return names
@@ -75,8 +239,6 @@ def _unique_names(headers: list[str]) -> list[str]:
 
 def _csv_problem(error: Exception) -> str:
     text = str(error)
-    if "utf-8" in text.lower():
-        return "the file is not UTF-8 text; save it as UTF-8 (CSV UTF-8 in Excel)"
     if "more fields" in text:
-        return "a row has more fields than the header; check the delimiters and quotes"
+        return "a row has thousands more fields than the header; check the delimiter and quotes"
     return "cannot read the file as CSV: " + text.strip().splitlines()[0]

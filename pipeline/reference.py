@@ -18,6 +18,8 @@ from pipeline.errors import ReferenceFileError
 _KEYS = {"currencies", "business_models", "customer_classes"}
 _CLASS_KEYS = {"name", "custom_fields"}
 _FIELD_KEYS = {"name", "mandatory", "pattern"}
+_CLASS_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\]\]")
+_FIELD_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\.\s*custom_fields\s*\]\]")
 
 
 @dataclass(frozen=True)
@@ -70,77 +72,133 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
-        raise ReferenceFileError(f"{source}: not valid TOML: {e}") from e
+        at = re.search(r"\(at line (\d+), column \d+\)", str(e))
+        where = f"{source}:{at[1]}" if at else source
+        raise ReferenceFileError(f"{where}: not valid TOML: {e}") from e
 
-    def fail(message: str, needle: str | None = None, occurrence: int = 1):
-        line = _line_of(text, needle, occurrence) if needle else None
+    def fail(message: str, needle: re.Pattern | None = None, occurrence: int = 1, start: int = 1):
+        line = _line_of(text, needle, occurrence, start) if needle else None
         where = f"{source}:{line}" if line else source
         raise ReferenceFileError(f"{where}: {message}")
 
-    for key in data.keys() - _KEYS:
-        fail(f"unknown key {key!r} (expected {', '.join(sorted(_KEYS))})", key)
+    for key in sorted(data.keys() - _KEYS):
+        fail(f"unknown key {key!r} (expected {', '.join(sorted(_KEYS))})", _key(key))
     for key in ("currencies", "business_models"):
         if not isinstance(data.get(key), list) or not data[key]:
-            fail(f"{key!r} must be a non-empty list of strings", key)
+            fail(f"{key!r} must be a non-empty list of strings", _key(key))
 
     currencies = []
+    start = _line_of(text, _key("currencies")) or 1
     for code in data["currencies"]:
         if not isinstance(code, str) or not _is_iso4217(code.upper()):
-            fail(f"currency {code!r} is not an ISO 4217 code with minor units", f'"{code}"')
+            needle = _quoted(code) if isinstance(code, str) else _key("currencies")
+            fail(f"currency {code!r} is not an ISO 4217 code with minor units", needle, 1, start)
         if code.upper() in currencies:
-            fail(f"currency {code!r} is listed twice", f'"{code}"', 2)
+            fail(f"currency {code!r} is listed twice", _quoted(code), 2, start)
         currencies.append(code.upper())
 
     models = []
+    start = _line_of(text, _key("business_models")) or 1
     for model in data["business_models"]:
         if not isinstance(model, str) or not model.strip():
-            fail("business models must be non-empty strings", "business_models")
+            fail("business models must be non-empty strings", _key("business_models"))
         if model.strip().casefold() in (m.casefold() for m in models):
-            fail(f"business model {model!r} is listed twice", f'"{model}"', 2)
+            fail(f"business model {model!r} is listed twice", _quoted(model), 2, start)
         models.append(model.strip())
 
     classes = data.get("customer_classes")
-    if not isinstance(classes, list) or not classes:
-        fail("at least one [[customer_classes]] table with a name is needed", "customer_classes")
+    if (
+        not isinstance(classes, list)
+        or not classes
+        or not all(isinstance(c, dict) for c in classes)
+    ):
+        fail(
+            "at least one [[customer_classes]] table with a name is needed",
+            _key("customer_classes"),
+        )
+    lines = text.split("\n")
+    class_starts = [n for n, line in enumerate(lines, 1) if _CLASS_HEADER.match(line)]
+    field_starts = [n for n, line in enumerate(lines, 1) if _FIELD_HEADER.match(line)]
+    if len(class_starts) != len(classes):  # not all written as [[customer_classes]] tables
+        class_starts = [None] * len(classes)
     seen: list[str] = []
     parsed = []
-    for entry in classes:
+    for n, (entry, start) in enumerate(zip(classes, class_starts, strict=True)):
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
-            fail("every customer class needs a name", "[[customer_classes]]", len(seen) + 1)
-        for key in entry.keys() - _CLASS_KEYS:
-            fail(f"customer class {name!r}: unknown key {key!r}", key)
+            fail("every customer class needs a name", _CLASS_HEADER, n + 1)
+        for key in sorted(entry.keys() - _CLASS_KEYS):
+            fail(f"customer class {name!r}: unknown key {key!r}", _key(key), 1, start or 1)
         if name.strip().casefold() in (s.casefold() for s in seen):
-            fail(f"customer class {name!r} is named twice", f'"{name}"', 2)
+            fail(
+                f"customer class {name!r} is named twice",
+                _quoted(name),
+                2 - bool(start),
+                start or 1,
+            )
         seen.append(name.strip())
-        parsed.append(CustomerClass(name.strip(), _custom_fields(entry, name, fail)))
+        end = class_starts[n + 1] if start and n + 1 < len(classes) else len(lines) + 1
+        headers = [f for f in field_starts if start and start < f < end]
+        parsed.append(
+            CustomerClass(name.strip(), _custom_fields(entry, name, fail, start, headers))
+        )
     return Reference(tuple(currencies), tuple(models), tuple(parsed), text)
 
 
-def _custom_fields(entry: dict, class_name: str, fail) -> tuple[CustomField, ...]:
+def _custom_fields(
+    entry: dict, class_name: str, fail, class_start: int | None, headers: list[int]
+) -> tuple[CustomField, ...]:
+    """The class's custom fields; `headers` are the lines of its [[...custom_fields]] tables."""
+    given = entry.get("custom_fields", [])
+    if not isinstance(given, list) or not all(isinstance(f, dict) for f in given):
+        fail(
+            f"customer class {class_name!r}: custom_fields must be "
+            "[[customer_classes.custom_fields]] tables",
+            _key("custom_fields"),
+            1,
+            class_start or 1,
+        )
+    starts = headers if len(headers) == len(given) else [class_start or 1] * len(given)
     fields = []
-    for field in entry.get("custom_fields", []):
+    for field, start in zip(given, starts, strict=True):
         name = field.get("name")
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):
             fail(
                 f"customer class {class_name!r}: custom field name {name!r} must be letters, "
                 "digits and underscores, starting with a letter",
-                f'"{name}"' if isinstance(name, str) else "custom_fields",
+                _key("name") if "name" in field else _FIELD_HEADER,
+                1,
+                start,
             )
-        for key in field.keys() - _FIELD_KEYS:
-            fail(f"custom field {name!r}: unknown key {key!r}", key)
+        for key in sorted(field.keys() - _FIELD_KEYS):
+            fail(f"custom field {name!r}: unknown key {key!r}", _key(key), 1, start)
         if header_key(name) in {header_key(c) for c in STANDARD}:
-            fail(f"custom field {name!r} has the name of a standard column", f'"{name}"')
+            fail(f"custom field {name!r} has the name of a standard column", _key("name"), 1, start)
         if name in (f.name for f in fields):
-            fail(f"customer class {class_name!r}: custom field {name!r} twice", f'"{name}"', 2)
+            fail(
+                f"customer class {class_name!r}: custom field {name!r} twice",
+                _key("name"),
+                1,
+                start,
+            )
         mandatory = field.get("mandatory", False)
         if not isinstance(mandatory, bool):
-            fail(f"custom field {name!r}: mandatory must be true or false", "mandatory")
+            fail(
+                f"custom field {name!r}: mandatory must be true or false",
+                _key("mandatory"),
+                1,
+                start,
+            )
         pattern = field.get("pattern")
         if pattern is not None:
             problem = _pattern_problem(pattern)
             if problem:
-                fail(f"custom field {name!r}: bad pattern {pattern!r}: {problem}", pattern)
+                fail(
+                    f"custom field {name!r}: bad pattern {pattern!r}: {problem}",
+                    _key("pattern"),
+                    1,
+                    start,
+                )
         fields.append(CustomField(name, mandatory, pattern))
     return tuple(fields)
 
@@ -167,9 +225,21 @@ def _pattern_problem(pattern) -> str | None:
     return None
 
 
-def _line_of(text: str, needle: str, occurrence: int = 1) -> int | None:
-    """The line number of the `occurrence`-th line holding `needle`, if any."""
-    hits = [n for n, line in enumerate(text.splitlines(), 1) if needle in line]
+def _key(key: str) -> re.Pattern:
+    """A line that sets `key` (`key =`, `"key" =`, `key.sub =`) or opens a table `[...key]`."""
+    return re.compile(
+        rf"""(?:^|[{{,\[])\s*(?:[\w"'-]+\s*\.\s*)*["']?{re.escape(key)}["']?\s*[=.\]]"""
+    )
+
+
+def _quoted(value: str) -> re.Pattern:
+    """`value` as a TOML string, in either quotes, ignoring case."""
+    return re.compile(rf"""["']{re.escape(value)}["']""", re.IGNORECASE)
+
+
+def _line_of(text: str, needle: re.Pattern, occurrence: int = 1, start: int = 1) -> int | None:
+    """The number of the `occurrence`-th line from line `start` on that holds `needle`, if any."""
+    hits = [n for n, line in enumerate(text.split("\n"), 1) if n >= start and needle.search(line)]
     if not hits:
         return None
     return hits[min(occurrence, len(hits)) - 1]

@@ -12,8 +12,9 @@ import duckdb
 import polars as pl
 
 from pipeline import store
-from pipeline.columns import map_columns
+from pipeline.columns import header_matcher, map_columns
 from pipeline.errors import FileRefused, OnboardError
+from pipeline.options import RunOptions
 from pipeline.parse import parse
 from pipeline.periods import add_periods
 from pipeline.read import SOURCE_ROW, read_batch
@@ -22,14 +23,6 @@ from pipeline.validate import validate
 
 TOP_REASONS = 5  # rejection reasons the summary shows
 EXAMPLE_ROWS = 5  # example rows shown for each
-
-
-@dataclass(frozen=True)
-class RunOptions:
-    """How a run imports: the same for every file of the run."""
-
-    as_of: date
-    dry_run: bool = False
 
 
 @dataclass
@@ -48,6 +41,7 @@ class BatchResult:
     rules: dict[str, int] = field(default_factory=dict)  # failures by rule code
     top_reasons: list[dict] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # how the file was read
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
     error: str | None = None
 
@@ -89,15 +83,24 @@ def _import(
 ) -> None:
     started = datetime.now(UTC)
     clock = _Clock(result.timings)
+    fields = reference.custom_field_names
     with clock("read"):
-        read = read_batch(path)
+        read = read_batch(path, options, header_matcher(fields, options.renames))
         result.sha256 = _sha256(path)
+    decimal_comma = options.decimal_comma
+    if decimal_comma is None:
+        decimal_comma = read.delimiter == ";"
+    result.notes = [*read.notes, "decimal comma" if decimal_comma else "decimal point"]
     with clock("parse"):
-        columns = map_columns(str(path), read.headers, reference.custom_field_names)
-        typed = parse(read.frame, columns, reference, options.as_of)
+        columns = map_columns(str(path), read.headers, fields, options.renames)
+        typed = parse(
+            read.frame, columns, reference, options.as_of, decimal_comma, options.date_format
+        )
     with clock("validate"):
         known = store.existing_names(con, typed["name_key"])
-        checked = validate(typed, reference, options.as_of, known)
+        checked = validate(
+            typed, reference, options.as_of, known, decimal_comma, options.date_format
+        )
     with clock("periods"):
         customers = add_periods(checked.accepted, options.as_of)
         rejections = _with_originals(checked.rejections, read.frame)
@@ -125,7 +128,7 @@ def _import(
             rows_rejected=result.rows_rejected,
             rows_skipped=result.rows_skipped,
             blank_rows=result.blank_rows,
-            options={"as_of": options.as_of.isoformat()},
+            options=options.to_dict(),
         )
         try:
             result.batch_id = store.write_batch(con, batch, customers, rejections)

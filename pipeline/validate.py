@@ -10,7 +10,7 @@ from pipeline.errors import OnboardError
 from pipeline.parse import text_column
 from pipeline.reference import Reference
 from schemas.customer import customer_schema
-from schemas.rules import RULES
+from schemas.rules import RULES, Context
 
 ROW = "_row"  # position of a row in the typed frame, as pandera reports it
 MAX_ROWS_NAMED = 10  # rows a duplicate's message lists before "and N more"
@@ -28,6 +28,8 @@ def validate(
     reference: Reference,
     as_of: date,
     existing_names: pl.Series | None = None,
+    decimal_comma: bool = False,
+    date_format: str | None = None,
 ) -> Validation:
     """Check every rule on every row (pandera, lazily, on the collected frame)."""
     schema = customer_schema(reference, as_of, existing_names)
@@ -39,7 +41,8 @@ def validate(
         failures = pl.DataFrame(schema={ROW: pl.UInt32, "rule": pl.String, "column": pl.String})
     rows = typed.with_row_index(ROW)
     accepted = rows.join(failures.select(ROW).unique(), on=ROW, how="anti").drop(ROW)
-    return Validation(accepted, _rejections(failures, rows, reference, as_of))
+    context = Context(reference, as_of, decimal_comma, date_format)
+    return Validation(accepted, _rejections(failures, rows, context))
 
 
 def _rule_failures(cases: pl.DataFrame) -> pl.DataFrame:
@@ -70,9 +73,7 @@ def _rule_failures(cases: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _rejections(
-    failures: pl.DataFrame, rows: pl.DataFrame, reference: Reference, as_of: date
-) -> pl.DataFrame:
+def _rejections(failures: pl.DataFrame, rows: pl.DataFrame, context: Context) -> pl.DataFrame:
     columns = [c.removesuffix("__text") for c in rows.columns if c.endswith("__text")]
     value = pl.coalesce(
         [pl.when(pl.col("column") == c).then(pl.col(text_column(c))) for c in columns]
@@ -84,7 +85,7 @@ def _rejections(
         .with_columns(other_rows=_others_text())
     )
     messages = [
-        pl.when(pl.col("rule") == code).then(rule.message(reference, as_of))
+        pl.when(pl.col("rule") == code).then(rule.message(context))
         for code, rule in RULES.items()
         if code in set(found["rule"].unique())
     ]

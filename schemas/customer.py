@@ -12,11 +12,15 @@ import pandera.polars as pa
 import polars as pl
 from pandera.api.polars.types import PolarsData
 
+from pipeline.columns import STANDARD
 from pipeline.parse import AMOUNT_SCALE, BALANCE_CONTROLS, iso_currencies, text_column, time_zones
 from pipeline.periods import PERIOD_KINDS
 from pipeline.reference import Reference
 
 NAME_MAX = 100
+CELL_ERROR = (
+    r"^#(NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA|SPILL!|CALC!|FIELD!|BLOCKED!)$"
+)
 
 
 def passes(data: PolarsData, ok: pl.Expr) -> pl.LazyFrame:
@@ -111,6 +115,11 @@ class Customer(pa.DataFrameModel):
         """Available funds (an initial payment) apply to prepaid customers only."""
         return passes(data, (pl.col("balance_control") != "postpaid") | ~_given("available_funds"))
 
+    @pa.dataframe_check(name="malformed_row")
+    def malformed_row(cls, data: PolarsData) -> pl.LazyFrame:
+        """A row has no more fields than the header."""
+        return passes(data, pl.col("extra_fields").is_null())
+
     @pa.dataframe_check(name="created_on_invalid")
     def created_on_invalid(cls, data: PolarsData) -> pl.LazyFrame:
         """A creation date, when given, is a real calendar date written YYYY-MM-DD."""
@@ -155,6 +164,10 @@ def customer_schema(
         ),
         _frame_check("created_on_after_as_of", pl.col("created_on") <= as_of),
         *_custom_field_checks(reference),
+        *(
+            _frame_check(f"cell_error:{c}", ~pl.col(text_column(c)).str.contains(CELL_ERROR))
+            for c in (*STANDARD, *reference.custom_field_names)
+        ),
     ]
     schema.checks = [*schema.checks, *frame_checks]  # update_columns returned a copy
     return schema

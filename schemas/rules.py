@@ -14,7 +14,29 @@ import polars as pl
 from pipeline.reference import Reference
 from schemas.customer import NAME_MAX
 
-Message = Callable[[Reference, date], pl.Expr]
+
+@dataclass(frozen=True)
+class Context:
+    """What a message may quote besides the row: the reference and the run's conventions."""
+
+    reference: Reference
+    as_of: date
+    decimal_comma: bool = False
+    date_format: str | None = None
+
+
+def _date_message(ctx: Context) -> pl.Expr:
+    if ctx.date_format:
+        hint = f"write it as YYYY-MM-DD or in the layout {ctx.date_format} given by --date-format"
+    else:
+        hint = (
+            "write it as YYYY-MM-DD (e.g. 2026-11-26), or import with --date-format giving the "
+            "file's layout, e.g. --date-format %d/%m/%Y"
+        )
+    return pl.format(f"created on '{{}}' is not a real date; {hint}", pl.col("value"))
+
+
+Message = Callable[[Context], pl.Expr]
 
 
 @dataclass(frozen=True)
@@ -26,17 +48,17 @@ class Rule:
 
 
 def _text(message: str) -> Message:
-    return lambda reference, as_of: pl.lit(message)
+    return lambda ctx: pl.lit(message)
 
 
 def _quoted(template: str) -> Message:
     """A message with the sender's value in place of {}."""
-    return lambda reference, as_of: pl.format(template, pl.col("value"))
+    return lambda ctx: pl.format(template, pl.col("value"))
 
 
 def _one_of(what: str, choices: Callable[[Reference], list[str]]) -> Message:
-    def message(reference: Reference, as_of: date) -> pl.Expr:
-        listed = ", ".join(choices(reference))
+    def message(ctx: Context) -> pl.Expr:
+        listed = ", ".join(choices(ctx.reference))
         return pl.format(f"{what} '{{}}' is not known; use one of: {listed}", pl.col("value"))
 
     return message
@@ -54,9 +76,9 @@ def _classes(reference):
 
 
 def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rule]:
-    def decimals(reference: Reference, as_of: date) -> pl.Expr:
+    def decimals(ctx: Context) -> pl.Expr:
         units = pl.col("currency").replace_strict(
-            reference.minor_units(), default=None, return_dtype=pl.Int64
+            ctx.reference.minor_units(), default=None, return_dtype=pl.Int64
         )
         return pl.format(
             f"{label} '{{}}' has more decimal places than {{}} allows ({{}})",
@@ -70,9 +92,15 @@ def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rul
             f"{column}_not_a_number",
             column,
             f"{label} is not a plain decimal number",
-            _quoted(
-                f"{label} '{{}}' is not a number; write digits with a point for decimals "
-                "and no thousands separators, e.g. 1500.50"
+            lambda ctx: pl.format(
+                f"{label} '{{}}' is not a number; write digits with "
+                + (
+                    "a comma for decimals (this file uses decimal commas) and no thousands "
+                    "separators, e.g. 1500,50"
+                    if ctx.decimal_comma
+                    else "a point for decimals and no thousands separators, e.g. 1500.50"
+                ),
+                pl.col("value"),
             ),
         ),
         Rule(
@@ -98,10 +126,10 @@ def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rul
     ]
 
 
-def _pattern_message(reference: Reference, as_of: date) -> pl.Expr:
+def _pattern_message(ctx: Context) -> pl.Expr:
     patterns = {
         f"{c.name}:{f.name}": f.pattern
-        for c in reference.customer_classes
+        for c in ctx.reference.customer_classes
         for f in c.custom_fields
         if f.pattern
     }
@@ -136,7 +164,7 @@ RULES: dict[str, Rule] = {
             "name_too_long",
             "name",
             f"the name is longer than {NAME_MAX} characters",
-            lambda reference, as_of: pl.format(
+            lambda ctx: pl.format(
                 f"the name is {{}} characters long; at most {NAME_MAX} are allowed",
                 pl.col("name").str.len_chars(),
             ),
@@ -146,7 +174,7 @@ RULES: dict[str, Rule] = {
             "name",
             "the same name is on other rows of the file "
             "(ignoring case and extra spaces); every such row is rejected",
-            lambda reference, as_of: pl.format(
+            lambda ctx: pl.format(
                 "the name '{}' is also on row(s) {} of this file; names must be unique",
                 pl.col("name"),
                 pl.col("other_rows"),
@@ -156,7 +184,7 @@ RULES: dict[str, Rule] = {
             "name_exists",
             "name",
             "a customer with this name is already stored",
-            lambda reference, as_of: pl.format(
+            lambda ctx: pl.format(
                 "a customer named '{}' already exists; use another name", pl.col("name")
             ),
         ),
@@ -239,9 +267,9 @@ RULES: dict[str, Rule] = {
             "currency_not_enabled",
             "currency",
             "a currency not enabled in the reference",
-            lambda reference, as_of: pl.format(
+            lambda ctx: pl.format(
                 f"currency '{{}}' is not enabled for this reseller; enabled: "
-                f"{', '.join(reference.currencies)}",
+                f"{', '.join(ctx.reference.currencies)}",
                 pl.col("value"),
             ),
         ),
@@ -250,24 +278,40 @@ RULES: dict[str, Rule] = {
         Rule(
             "created_on_invalid",
             "created_on",
-            "not a real date written YYYY-MM-DD",
-            _quoted("created on '{}' is not a date; write it as YYYY-MM-DD, e.g. 2026-11-26"),
+            "not a real date written YYYY-MM-DD (or in the --date-format layout)",
+            _date_message,
         ),
         Rule(
             "created_on_after_as_of",
             "created_on",
             "a creation date after the import's as-of date",
-            lambda reference, as_of: pl.format(
-                f"created on {{}} is after the import date {as_of.isoformat()}; a customer "
+            lambda ctx: pl.format(
+                f"created on {{}} is after the import date {ctx.as_of.isoformat()}; a customer "
                 "cannot be created in the future",
                 pl.col("created_on"),
             ),
         ),
         Rule(
+            "malformed_row",
+            None,
+            "the row has more fields than the header (often an unquoted delimiter in a value)",
+            lambda ctx: pl.format(
+                "the row has more fields than the header; extra values: {}; quote values that "
+                "contain the delimiter",
+                pl.col("extra_fields"),
+            ),
+        ),
+        Rule(
+            "cell_error",
+            None,
+            "the cell holds a spreadsheet error such as #N/A or #DIV/0!",
+            _quoted("the cell holds the spreadsheet error {}; fix the formula or type the value"),
+        ),
+        Rule(
             "custom_field_required",
             None,
             "a custom field the row's class makes mandatory is empty",
-            lambda reference, as_of: pl.format(
+            lambda ctx: pl.format(
                 "{} is mandatory for customer class '{}'; fill it in",
                 pl.col("column"),
                 pl.col("customer_class"),

@@ -1,0 +1,30 @@
+"""The options of a run: one frozen value passed to every stage that needs it."""
+
+from dataclasses import dataclass, field
+from datetime import date
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run imports; the same for every file of the run."""
+
+    as_of: date
+    dry_run: bool = False
+    encoding: str | None = None  # text files: None detects UTF-8/UTF-16/Windows-1252
+    delimiter: str | None = None  # text files: None detects , ; tab |
+    decimal_comma: bool | None = None  # None: a comma in `;`-separated files, else a point
+    sheet: str | int | None = None  # workbooks: None takes the first sheet with a header row
+    renames: dict[str, str] = field(default_factory=dict)  # sender's header -> column
+    date_format: str | None = None  # strftime layout of created_on besides ISO dates
+
+    def to_dict(self) -> dict:
+        """The options as recorded with a batch, so that a run can be reproduced."""
+        return {
+            "as_of": self.as_of.isoformat(),
+            "encoding": self.encoding,
+            "delimiter": self.delimiter,
+            "decimal_comma": self.decimal_comma,
+            "sheet": self.sheet,
+            "renames": self.renames,
+            "date_format": self.date_format,
+        }
