@@ -1,0 +1,58 @@
+"""README tells a newcomer every command, option and rule (sqlite-utils' test_docs habit)."""
+
+import re
+
+import click
+import pytest
+
+from conftest import ROOT
+from pipeline.cli import cli
+from schemas.rules import RULES
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _commands(group: click.Group, prefix: str = ""):
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _commands(command, f"{prefix}{name} ")
+        else:
+            yield f"{prefix}{name}", command
+
+
+COMMANDS = dict(_commands(cli))
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_every_command_has_help_and_is_in_readme(name):
+    command = COMMANDS[name]
+    assert command.help and len(command.help.strip()) > 20
+    assert f"onboard {name}" in README
+
+
+@pytest.mark.parametrize(
+    ("name", "option"),
+    [
+        (name, opt)
+        for name, command in sorted(COMMANDS.items())
+        for param in command.params
+        if isinstance(param, click.Option)
+        for opt in param.opts + param.secondary_opts
+        if opt.startswith("--")
+    ],
+)
+def test_every_option_has_help_and_is_in_readme(name, option):
+    [param] = [p for p in COMMANDS[name].params if option in p.opts + p.secondary_opts]
+    assert param.help
+    assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", README)
+
+
+@pytest.mark.parametrize("code", sorted(RULES))
+def test_every_rule_is_in_the_readme_table(code):
+    assert re.search(rf"^\| `{code}` \|", README, re.MULTILINE)
+
+
+def test_readme_lists_no_rule_that_does_not_exist():
+    section = README.split("## Rules", 1)[1].split("\n## ", 1)[0]
+    listed = set(re.findall(r"^\| `([a-z0-9_]+)` \| ", section, re.MULTILINE))
+    assert listed == set(RULES)

@@ -1,0 +1,333 @@
+"""Reading the files people send: encodings, delimiters, decimal commas, gzip, odd rows.
+
+Each case imports a small file built here and asserts what is stored, not only the exit code.
+"""
+
+import gzip
+import json
+
+import duckdb
+import pytest
+from conftest import HEADER
+
+from pipeline.errors import FileRefused
+from pipeline.options import RunOptions
+from pipeline.read import read_batch
+
+AS_OF = "2026-11-26"
+
+
+def stored(db, sql: str):
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+@pytest.fixture
+def run_import(onboard, reference_path):
+    """Import files; returns (click result, parsed JSON summary or None)."""
+
+    def run(*args: str):
+        result = onboard(
+            "import",
+            *map(str, args),
+            "--reference",
+            str(reference_path),
+            "--as-of",
+            AS_OF,
+            "--json",
+        )
+        summary = json.loads(result.stdout) if result.stdout.strip() else None
+        return result, summary
+
+    return run
+
+
+def write(path, text: str, encoding: str = "utf-8"):
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+ROW = (
+    "{name}{d}Internet access{d}Retail{d}Monthly{d}Europe/Paris{d}postpaid{d}EUR{d}{limit}{d}{d}{d}"
+)
+
+
+def rows(d: str, *names: str, limit: str = "100") -> str:
+    header = HEADER.replace(",", d)
+    return "\r\n".join([header, *(ROW.format(name=n, d=d, limit=limit) for n in names)]) + "\r\n"
+
+
+@pytest.mark.parametrize(
+    ("encoding", "bom"),
+    [
+        ("utf-8", b""),
+        ("utf-8", b"\xef\xbb\xbf"),
+        ("utf-16-le", b"\xff\xfe"),
+        ("utf-16-be", b"\xfe\xff"),
+        ("cp1252", b""),
+    ],
+)
+def test_encodings_are_detected_and_names_keep_their_letters(
+    tmp_path, db, run_import, encoding, bom
+):
+    path = tmp_path / "batch.csv"
+    path.write_bytes(bom + rows(",", "Café Müller", "Señora Peña", "Œuvre").encode(encoding))
+    result, summary = run_import(path)
+    assert result.exit_code == 0, result.output
+    assert summary["rows_accepted"] == 3
+    names = {r[0] for r in stored(db, "SELECT name FROM customers")}
+    assert names == {"Café Müller", "Señora Peña", "Œuvre"}
+    expected = {"cp1252": "windows-1252"}.get(encoding, "utf-16" if "16" in encoding else "utf-8")
+    assert f"encoding {expected}" in summary["notes"]
+
+
+def test_latin1_bytes_undefined_in_windows_1252_read_as_latin1(tmp_path, db, run_import):
+    path = write(tmp_path / "b.csv", rows(",", "Caf\x81 Zone"), "latin-1")
+    result, summary = run_import(path)
+    assert "encoding latin-1" in summary["notes"]
+    # U+0081 is a control character: the name is rejected, with the value decoded as sent.
+    assert stored(db, "SELECT rule, value FROM rejections") == [
+        ("name_control_characters", "Caf\x81 Zone")
+    ]
+
+
+def test_encoding_option_overrides_detection(tmp_path, db, onboard, reference_path):
+    # Valid UTF-8 bytes that the sender meant as Windows-1252: only --encoding can say so.
+    path = tmp_path / "b.csv"
+    path.write_bytes(rows(",", "Ã©cole").encode("utf-8"))
+    result = onboard(
+        "import", str(path), "--reference", str(reference_path), "--encoding", "windows-1252"
+    )
+    assert result.exit_code == 0
+    assert stored(db, "SELECT name FROM customers") == [("ÃƒÂ©cole",)]
+
+
+@pytest.mark.parametrize(
+    ("delimiter", "name"), [(",", "','"), (";", "';'"), ("\t", "tab"), ("|", "'|'")]
+)
+def test_delimiters_are_detected(tmp_path, db, run_import, delimiter, name):
+    path = write(tmp_path / "b.csv", rows(delimiter, "Ann Co", "Bob Co", limit="100"))
+    result, summary = run_import(path)
+    assert summary["rows_accepted"] == 2, result.output
+    assert f"delimiter {name}" in summary["notes"]
+    assert stored(db, "SELECT credit_limit FROM customers ORDER BY name")[0][0] == 100
+
+
+def test_delimiter_option_overrides_detection(tmp_path, onboard, reference_path, db):
+    # A quoted header cell full of semicolons makes `;` look likelier than `,`.
+    notes = '"' + ";".join("abcdefghijklmnopqrst") + '"'
+    text = rows(",", "Ann Co").replace("tax_id", f"tax_id,{notes}", 1)
+    path = write(tmp_path / "b.csv", text)
+    detected = onboard("import", str(path), "--reference", str(reference_path))
+    assert detected.exit_code == 2
+    result = onboard("import", str(path), "--reference", str(reference_path), "--delimiter", ",")
+    assert result.exit_code == 0, result.output
+    assert stored(db, "SELECT name FROM customers") == [("Ann Co",)]
+
+
+def test_quoted_fields_hold_delimiters_and_line_breaks(tmp_path, db, run_import):
+    text = rows(",", '"Smith, Jones & Co"', '"Two\nLines"', "After Break")
+    result, summary = run_import(write(tmp_path / "b.csv", text))
+    assert summary["rows_read"] == 3
+    assert stored(db, "SELECT name, source_row FROM customers ORDER BY source_row") == [
+        ("Smith, Jones & Co", 2),
+        ("After Break", 4),
+    ]
+    [(rule, row)] = stored(db, "SELECT rule, source_row FROM rejections")
+    assert (rule, row) == ("name_control_characters", 3)
+
+
+@pytest.mark.parametrize(
+    ("text", "flag", "stored_limit", "rule"),
+    [
+        (rows(";", "A Co", limit="1500,50"), None, "1500.5000", None),
+        (rows(";", "A Co", limit="1.500,00"), None, None, "credit_limit_not_a_number"),
+        (rows(";", "A Co", limit="1500.50"), None, None, "credit_limit_not_a_number"),
+        (rows(";", "A Co", limit="1500.50"), "--decimal-point", "1500.5000", None),
+        (rows(",", "A Co", limit='"1500,50"'), "--decimal-comma", "1500.5000", None),
+        (rows(",", "A Co", limit='"1,000"'), None, None, "credit_limit_not_a_number"),
+    ],
+)
+def test_decimal_comma_applies_in_semicolon_files_and_is_never_guessed(
+    tmp_path, db, onboard, reference_path, text, flag, stored_limit, rule
+):
+    path = write(tmp_path / "b.csv", text)
+    args = ["import", str(path), "--reference", str(reference_path), "--json"]
+    summary = json.loads(onboard(*args, *([flag] if flag else [])).stdout)
+    limits = [str(r[0]) for r in stored(db, "SELECT credit_limit FROM customers")]
+    assert limits == ([stored_limit] if stored_limit else [])
+    assert list(summary["rules"]) == ([rule] if rule else [])
+    comma = flag == "--decimal-comma" or (flag is None and ";" in text.splitlines()[0])
+    assert ("decimal comma" if comma else "decimal point") in summary["notes"]
+
+
+def test_gzip_files_are_read_as_they_are(tmp_path, db, run_import):
+    path = tmp_path / "batch.csv.gz"
+    path.write_bytes(gzip.compress(rows(",", "Ann Co", "Bob Co").encode()))
+    result, summary = run_import(path)
+    assert summary["rows_accepted"] == 2
+    assert "gzip" in summary["notes"]
+
+
+def test_blank_lines_and_delimiter_only_lines_are_skipped_and_counted(tmp_path, db, run_import):
+    text = (
+        rows(",", "Ann Co")
+        + "\r\n,,,,,,,,,,\r\n   \r\n"
+        + ROW.format(name="Bob Co", d=",", limit="1")
+        + "\r\n"
+    )
+    result, summary = run_import(write(tmp_path / "b.csv", text))
+    assert (summary["rows_read"], summary["blank_rows"], summary["rows_accepted"]) == (2, 3, 2)
+    assert stored(db, "SELECT name, source_row FROM customers ORDER BY 2") == [
+        ("Ann Co", 2),
+        ("Bob Co", 6),
+    ]
+    assert stored(db, "SELECT rows_read, blank_rows FROM batches") == [(2, 3)]
+
+
+def test_more_fields_than_the_header_is_malformed_and_fewer_are_empty(tmp_path, db, run_import):
+    text = (
+        rows(",", "Ann Co") + "Extra Co,Internet access,Retail,Monthly,Europe/Paris,"
+        "postpaid,EUR,100,,,,surplus,more\r\nShort Co,Internet access\r\n"
+    )
+    result, summary = run_import(write(tmp_path / "b.csv", text))
+    assert summary["rows_accepted"] == 1
+    found = stored(db, "SELECT source_row, rule, message FROM rejections ORDER BY 1, 2")
+    assert found[0][:2] == (3, "malformed_row")
+    assert "extra values: surplus | more" in found[0][2]
+    assert {r[1] for r in found if r[0] == 4} == {
+        "customer_class_required",
+        "billing_period_required",
+        "billing_period_timezone_required",
+        "balance_control_required",
+        "currency_required",
+    }
+    original = json.loads(stored(db, "SELECT original FROM rejections WHERE source_row = 3")[0][0])
+    assert original["name"] == "Extra Co" and original["__extra__"] == "surplus | more"
+
+
+def test_many_more_fields_than_the_header_still_reads(tmp_path, db, run_import):
+    text = rows(",", "Ann Co") + "Wide Co" + ",x" * 200 + "\r\n"
+    result, summary = run_import(write(tmp_path / "b.csv", text))
+    assert summary["rules"].get("malformed_row") == 1
+    assert summary["rows_accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        (b"", "the file is empty"),
+        (b"   \n\n", "the file is empty"),
+        (b"name,currency\x00\x01\x02\n", "NUL bytes"),
+        (bytes(range(256)) * 40, "NUL bytes"),
+        (b"x" * (3 << 20), "no line break in the first MiB"),
+        (b"\x1f\x8b\x08\x00garbage", "not a readable gzip file"),
+        (b"PK\x03\x04garbage", ""),
+    ],
+)
+def test_unreadable_files_are_refused_with_one_line(
+    tmp_path, db, onboard, reference_path, content, reason
+):
+    path = tmp_path / "bad.csv"
+    path.write_bytes(content)
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"onboard: error: {path}: ")
+    assert reason in line
+    assert "Traceback" not in result.output
+    assert stored(db, "SELECT count(*) FROM customers UNION ALL SELECT count(*) FROM batches") == [
+        (0,),
+        (0,),
+    ]
+
+
+def test_map_reads_a_senders_header_as_a_column(tmp_path, db, onboard, reference_path):
+    path = write(tmp_path / "b.csv", rows(",", "Ann Co").replace("name,", "Client,", 1))
+    refused = onboard("import", str(path), "--reference", str(reference_path))
+    assert refused.exit_code == 2
+    assert "missing required column(s) name" in refused.stderr
+    result = onboard(
+        "import", str(path), "--reference", str(reference_path), "--map", "Client=name"
+    )
+    assert result.exit_code == 0
+    assert stored(db, "SELECT name FROM customers") == [("Ann Co",)]
+
+
+def test_map_to_an_unknown_column_is_a_usage_error(tmp_path, onboard, reference_path):
+    path = write(tmp_path / "b.csv", rows(",", "Ann Co"))
+    result = onboard("import", str(path), "--reference", str(reference_path), "--map", "A=nope")
+    assert result.exit_code == 2
+    assert "unknown column 'nope'" in result.stderr
+
+
+def test_a_column_given_twice_is_refused(tmp_path, db, onboard, reference_path):
+    path = write(
+        tmp_path / "b.csv", rows(",", "Ann Co").replace("currency,", "Currency,Currency,", 1)
+    )
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert result.exit_code == 2
+    assert "column 'currency' is given twice" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("created", "date_format", "stored_date", "rule"),
+    [
+        ("2026-11-03", None, "2026-11-03", None),
+        ("03/04/2026", None, None, "created_on_invalid"),
+        ("03/04/2026", "%d/%m/%Y", "2026-04-03", None),
+        ("03/04/2026", "%m/%d/%Y", "2026-03-04", None),
+        ("31/02/2026", "%d/%m/%Y", None, "created_on_invalid"),
+    ],
+)
+def test_text_dates_are_never_guessed(
+    tmp_path, db, onboard, reference_path, created, date_format, stored_date, rule
+):
+    text = rows(",", "Ann Co").replace(",,,\r\n", f",,{created},\r\n")
+    path = write(tmp_path / "b.csv", text)
+    extra = ["--date-format", date_format] if date_format else []
+    onboard("import", str(path), "--reference", str(reference_path), *extra)
+    dates = [str(r[0]) for r in stored(db, "SELECT created_on FROM customers")]
+    assert dates == ([stored_date] if stored_date else [])
+    messages = stored(db, "SELECT rule, message FROM rejections")
+    assert [m[0] for m in messages] == ([rule] if rule else [])
+    if rule and not date_format:
+        assert "--date-format %d/%m/%Y" in messages[0][1]
+
+
+def test_a_folder_imports_each_supported_file_as_its_own_batch(tmp_path, db, run_import):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    write(folder / "b.csv", rows(",", "Bob Co"))
+    write(folder / "a.csv", rows(",", "Ann Co"))
+    write(folder / "c.csv", "")
+    write(folder / "notes.toml", "not a batch")
+    result, summaries = run_import(folder)
+    assert result.exit_code == 2  # the worst of the files
+    assert [(s["source"].rsplit("/", 1)[1], s["status"]) for s in summaries] == [
+        ("a.csv", "committed"),
+        ("b.csv", "committed"),
+        ("c.csv", "refused"),
+    ]
+    assert stored(
+        db, "SELECT source, name FROM customers JOIN batches USING (batch_id) ORDER BY batch_id"
+    ) == [(str(folder / "a.csv"), "Ann Co"), (str(folder / "b.csv"), "Bob Co")]
+
+
+def test_read_batch_returns_text_columns_and_spreadsheet_row_numbers(tmp_path):
+    path = write(tmp_path / "b.csv", 'a,b\n00789,12345\n\n"x\ny",2\n')
+    read = read_batch(path, RunOptions(as_of=None))
+    assert read.headers == ["a", "b"]
+    assert read.frame.select("a", "b", "source_row").rows() == [
+        ("00789", "12345", 2),
+        ("x\ny", "2", 4),
+    ]
+    assert read.blank_rows == 1
+
+
+def test_read_batch_refuses_a_missing_file(tmp_path):
+    with pytest.raises(FileRefused, match="no such file"):
+        read_batch(tmp_path / "nope.csv", RunOptions(as_of=None))
