@@ -13,7 +13,7 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import OnboardError, UsageError
-from pipeline.options import RunOptions
+from pipeline.options import ON_EXISTING, RunOptions
 
 DEFAULT_DB = "onboarding.duckdb"
 
@@ -115,6 +115,30 @@ def _date_format(ctx, param, value: str | None) -> str | None:
     return value
 
 
+def _max_rejected(ctx, param, value: str | None) -> str | None:
+    if value is None:
+        return None
+    number = value.removesuffix("%")
+    try:
+        ok = float(number) >= 0 and (value.endswith("%") or number.isdigit())
+    except ValueError:
+        ok = False
+    if not ok:
+        raise click.BadParameter(f"{value!r}: give a number of rows (10) or a percentage (5%)")
+    return value
+
+
+lock_timeout_option = click.option(
+    "--lock-timeout",
+    type=click.FloatRange(min=0),
+    default=600,
+    show_default=True,
+    metavar="SECONDS",
+    help="How long to wait while another import holds the database (DuckDB lets one process "
+    "write at a time); then exit 1.",
+)
+
+
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @db_option
@@ -176,6 +200,27 @@ def _date_format(ctx, param, value: str | None) -> str | None:
     help="created_on layout besides ISO dates, in strftime terms, e.g. %d/%m/%Y.  "
     "[default: ISO dates only; other text dates are rejected, never guessed]",
 )
+@click.option(
+    "--on-existing",
+    type=click.Choice(ON_EXISTING),
+    default="reject",
+    show_default=True,
+    help="A row naming a stored customer: reject it (rule name_exists), skip it (counted as "
+    "skipped), or update the customer (its old values go to customer_history).",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Import a file even if the same content was committed before (as a new batch).",
+)
+@click.option(
+    "--max-rejected",
+    callback=_max_rejected,
+    metavar="N|P%",
+    help="Refuse a batch with more rejected rows than N, or than P% of its rows: no customer "
+    "is written, its rejections are kept for export; exit status 1.",
+)
+@lock_timeout_option
 def import_command(
     paths,
     db,
@@ -189,17 +234,24 @@ def import_command(
     decimal_comma,
     renames,
     date_format,
+    on_existing,
+    force,
+    max_rejected,
+    lock_timeout,
 ):
     """Import customer batches: CSV/text files (also gzip) and Excel/OpenDocument workbooks.
 
     Each file is one batch; a folder imports every supported file in it, by name. The format is
     detected from the content. Every row becomes a customer or a rejection with its reasons.
 
-    Exit status: 0 when every file's batch was committed (rejected rows do not fail a batch),
-    2 for usage errors and files that cannot be read or lack required columns, 1 for anything
-    else that stopped a batch. With several files, the highest status of them.
+    A file whose content was committed before is skipped (exit 0), unless --force.
+
+    Exit status: 0 when every file's batch was committed or skipped (rejected rows do not fail
+    a batch), 2 for usage errors and files that cannot be read or lack required columns, 1 for
+    anything else that stopped a batch (a batch over --max-rejected, a database busy beyond
+    --lock-timeout). With several files, the highest status of them.
     """
-    from pipeline import run, store
+    from pipeline import run
     from pipeline.read import expand_paths
 
     options = RunOptions(
@@ -211,6 +263,9 @@ def import_command(
         sheet=int(sheet) if sheet and sheet.isdigit() else sheet,
         renames=renames,
         date_format=date_format,
+        on_existing=on_existing,
+        force=force,
+        max_rejected=max_rejected,
     )
     in_memory = dry_run and not Path(db).exists()
     if reference_file is None and not Path(db).exists():
@@ -218,22 +273,20 @@ def import_command(
             f"{db}: no such database, so no stored reference: pass --reference FILE (the "
             "reseller's TOML configuration)"
         )
-    with closing(store.connect(None if in_memory else db)) as con:
+    with closing(_connect_to_write(None if in_memory else db, lock_timeout)) as con:
         reference = _resolve_reference(con, reference_file, save=not dry_run)
         _check_renames(renames, reference)
         results = [run.import_file(p, reference, options, con) for p in expand_paths(paths)]
-    for result in results:
-        for column in result.ignored_columns:
-            _warn(f"{result.source}: column {column!r} is not a known column and was ignored")
-        if result.error:
-            _warn(result.error, "error")
-    if as_json:
-        payload = [r.to_dict() for r in results]
-        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, default=str))
-    else:
-        for result in results:
-            click.echo(_summary(result))
-    sys.exit(max(r.exit_code for r in results))
+    _report(results, as_json)
+
+
+def _connect_to_write(db, lock_timeout: float):
+    from pipeline import store
+
+    def waiting():
+        _warn(f"{db}: in use by another import; waiting up to {lock_timeout:g} s", "note")
+
+    return store.connect(db, lock_timeout=lock_timeout, on_wait=waiting)
 
 
 def _encoding(name: str | None) -> str | None:
@@ -281,25 +334,117 @@ def _resolve_reference(con, reference_file: Path | None, save: bool):
 
 
 def _summary(result) -> str:
-    if result.status in ("refused", "failed"):
+    if result.status == "skipped":
+        return (
+            f"{result.source}: skipped, the same content was committed as batch "
+            f"{result.earlier_batch} (use --force to import it again)"
+        )
+    if result.status == "nothing_to_retry":
+        return f"batch {result.retry_of}: no open rejections to retry"
+    if result.batch_id is None and result.status in ("refused", "failed"):
         return f"{result.source}: {result.status}, nothing imported"
-    what = f"batch {result.batch_id} committed" if result.batch_id else "dry run, nothing written"
-    lines = [
-        f"{result.source}: {what}",
-        f"  rows read {result.rows_read}: accepted {result.rows_accepted}, "
-        f"rejected {result.rows_rejected}"
-        + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else ""),
-        f"  read as: {', '.join(result.notes)}",
-    ]
+    what = {
+        "committed": f"batch {result.batch_id} committed",
+        "refused": f"batch {result.batch_id} refused, no customer written",
+        "dry_run": "dry run, nothing written",
+        "nothing_passes": "nothing passes yet, nothing written",
+    }[result.status]
+    if result.retry_of is not None:
+        what += f" (retry of batch {result.retry_of})"
+    counts = (
+        f"  rows read {result.rows_read}: accepted {result.rows_accepted}"
+        + (f" ({result.rows_updated} updating stored customers)" if result.rows_updated else "")
+        + f", rejected {result.rows_rejected}"
+        + (f", skipped {result.rows_skipped}" if result.rows_skipped else "")
+        + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else "")
+    )
+    lines = [f"{result.source}: {what}", counts]
+    if result.notes:
+        lines.append(f"  read as: {', '.join(result.notes)}")
     if result.top_reasons:
-        lines.append("  most common rejection reasons:")
+        title = "still failing" if result.retry_of is not None else "most common rejection reasons"
+        lines.append(f"  {title}:")
         for reason in result.top_reasons:
             rows = ", ".join(str(r) for r in reason["rows"])
             lines.append(f"    {reason['rule']} ({reason['count']}): rows {rows}")
             lines.append(f"      e.g. {reason['example']}")
     if result.batch_id and result.rows_rejected:
-        lines.append(f"  all reasons: onboard rejections {result.batch_id}")
+        lines.append(
+            f"  all reasons: onboard rejections {result.batch_id}; a fix file: "
+            f"onboard rejections {result.batch_id} --export fix.csv"
+        )
     return "\n".join(lines)
+
+
+def _report(results, as_json: bool) -> None:
+    """Warnings and errors on stderr; the summaries on stdout; exit with the worst status."""
+    for result in results:
+        for column in result.ignored_columns:
+            _warn(f"{result.source}: column {column!r} is not a known column and was ignored")
+        if result.error:
+            _warn(result.error, "error")
+    if as_json:
+        payload = [r.to_dict() for r in results]
+        click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, default=str))
+    else:
+        for result in results:
+            click.echo(_summary(result))
+    sys.exit(max(r.exit_code for r in results))
+
+
+@cli.command("retry")
+@click.argument("batch_id", type=int)
+@db_option
+@click.option(
+    "--as-of",
+    callback=_as_of,
+    metavar="YYYY-MM-DD",
+    help="The date the retry is for.  [default: today's date in UTC]",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@lock_timeout_option
+def retry_command(batch_id, db, as_of, as_json, lock_timeout):
+    """Re-check BATCH_ID's open rejections against the current reference and database.
+
+    Rows that pass now are imported as a new batch linked to BATCH_ID, and their rejections
+    are marked resolved; rows that still fail stay open. A second retry admits nothing twice.
+    """
+    from pipeline import run
+
+    if not Path(db).exists():
+        raise UsageError(f"{db}: no such database; pass --db")
+    with closing(_connect_to_write(db, lock_timeout)) as con:
+        reference = _resolve_reference(con, None, save=False)
+        result = run.retry_batch(batch_id, reference, as_of, con)
+    _report([result], as_json)
+
+
+@cli.command("show")
+@click.argument("batch_id", type=int)
+@db_option
+def show_command(batch_id, db):
+    """Show one batch: status, counts, timings and the options it ran with (to reproduce it)."""
+    from pipeline import store
+
+    with closing(store.open_existing(db)) as con:
+        batch = store.batch(con, batch_id)
+        rules = con.execute(
+            "SELECT rule, count(*) FROM rejections WHERE batch_id = ? GROUP BY rule "
+            "ORDER BY 2 DESC, 1",
+            [batch_id],
+        ).fetchall()
+    for key, value in batch.items():
+        if key not in ("headers", "options", "timings"):
+            click.echo(f"{key + ':':15}{'' if value is None else value}")
+    click.echo(f"{'headers:':15}{json.dumps(batch['headers'])}")
+    click.echo(f"{'timings:':15}{json.dumps(batch['timings'])}")
+    click.echo("options:")
+    for key, value in (batch["options"] or {}).items():
+        click.echo(f"  {key + ':':15}{json.dumps(value)}")
+    if rules:
+        click.echo("rejections by rule:")
+        for rule, count in rules:
+            click.echo(f"  {rule}: {count}")
 
 
 @cli.group()
@@ -355,11 +500,26 @@ def batches_command(db, fmt):
 @click.argument("batch_id", type=int)
 @db_option
 @format_option
-def rejections_command(batch_id, db, fmt):
+@click.option(
+    "--export",
+    "export_to",
+    type=click.Path(dir_okay=False, path_type=Path),
+    metavar="FILE.csv|FILE.xlsx",
+    help="Write a fix file instead: the rows with open rejections as the sender wrote them, "
+    "plus an `errors` column; in .xlsx the offending cells are highlighted with their reason "
+    "as a comment. It imports directly once fixed.",
+)
+def rejections_command(batch_id, db, fmt, export_to):
     """List the rejected rows of BATCH_ID: one line per failed rule, with its message."""
     from pipeline import store
 
     with closing(store.open_existing(db)) as con:
+        if export_to is not None:
+            from pipeline.export import export_rejections
+
+            written = export_rejections(con, batch_id, export_to)
+            _warn(f"{export_to}: {written} rejected row(s) of batch {batch_id} written", "note")
+            return
         frame = store.rejections(con, batch_id)
     if fmt == "table":
         frame = frame.drop("original")

@@ -19,6 +19,7 @@ REQUIRED = (
 )
 OPTIONAL = ("credit_limit", "available_funds", "created_on")
 STANDARD = REQUIRED + OPTIONAL
+SILENTLY_IGNORED = "errors"  # the reasons column of a fix file sent back
 
 _IGNORED_CHARS = re.compile(r"[\s_\-()]+")
 
@@ -59,7 +60,8 @@ def map_columns(
         if key in renames and target is None:
             raise FileRefused(source, f"--map names an unknown column {renames[key]!r}")
         if target is None:
-            ignored.append(header or f"(unnamed column {position + 1})")
+            if key != SILENTLY_IGNORED:
+                ignored.append(header or f"(unnamed column {position + 1})")
         elif target in found:
             raise FileRefused(
                 source,

@@ -3,6 +3,8 @@
 from dataclasses import dataclass, field
 from datetime import date
 
+ON_EXISTING = ("reject", "skip", "update")
+
 
 @dataclass(frozen=True)
 class RunOptions:
@@ -16,6 +18,9 @@ class RunOptions:
     sheet: str | int | None = None  # workbooks: None takes the first sheet with a header row
     renames: dict[str, str] = field(default_factory=dict)  # sender's header -> column
     date_format: str | None = None  # strftime layout of created_on besides ISO dates
+    on_existing: str = "reject"  # a row naming a stored customer: reject | skip | update
+    force: bool = False  # import a file whose content was committed before
+    max_rejected: str | None = None  # "N" rows or "P%" of rows: more refuses the batch
 
     def to_dict(self) -> dict:
         """The options as recorded with a batch, so that a run can be reproduced."""
@@ -27,4 +32,15 @@ class RunOptions:
             "sheet": self.sheet,
             "renames": self.renames,
             "date_format": self.date_format,
+            "on_existing": self.on_existing,
+            "force": self.force,
+            "max_rejected": self.max_rejected,
         }
+
+    def rejected_limit(self, rows: int) -> int | None:
+        """The most rejected rows a batch of `rows` may have, or None for no limit."""
+        if self.max_rejected is None:
+            return None
+        if self.max_rejected.endswith("%"):
+            return int(rows * float(self.max_rejected[:-1]) / 100)
+        return int(self.max_rejected)

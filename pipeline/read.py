@@ -25,6 +25,7 @@ EXTRA = "__extra__"  # text of the cells beyond the header's last column
 DELIMITERS = (",", ";", "\t", "|")
 WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
+FORMULA_GUARD = r"^'([=+\-@\t\r])"  # the `'` a fix file puts before formula-like text
 MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
 _SNIFF = 64 * 1024
 _ZIP, _OLE2, _GZIP = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x1f\x8b"
@@ -116,10 +117,13 @@ def _read_text(
         encoding = _legacy_encoding(data)  # not UTF-8: a legacy single-byte file
         grid = _read_grid(_transcode(data, encoding, source), source, delimiter, header_fields)
     result = _from_grid(grid, source, header_fields=header_fields)
+    frame = result.frame.with_columns(
+        pl.col(n).str.replace(FORMULA_GUARD, "${1}") for n in _unique_names(result.headers)
+    )
     notes = [f"encoding {encoding}", f"delimiter {_DELIMITER_NAMES[delimiter]}"]
     if compressed:
         notes.insert(0, "gzip")
-    return ReadResult(result.frame, result.headers, result.blank_rows, tuple(notes), delimiter)
+    return ReadResult(frame, result.headers, result.blank_rows, tuple(notes), delimiter)
 
 
 class _NotUtf8(Exception):

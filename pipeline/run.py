@@ -1,10 +1,14 @@
-"""One batch, start to end: read -> parse -> validate -> periods -> store."""
+"""One batch, start to end: read -> parse -> validate -> periods -> store.
+
+`import_file` imports a file; `retry_batch` re-checks a stored batch's open rejections. Both
+run the same `_check` and write through `store.write_batch`, one transaction per batch.
+"""
 
 import hashlib
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -13,11 +17,11 @@ import polars as pl
 
 from pipeline import store
 from pipeline.columns import header_matcher, map_columns
-from pipeline.errors import FileRefused, OnboardError
+from pipeline.errors import FileRefused, OnboardError, UsageError
 from pipeline.options import RunOptions
 from pipeline.parse import parse
 from pipeline.periods import add_periods
-from pipeline.read import SOURCE_ROW, read_batch
+from pipeline.read import EXTRA, SOURCE_ROW, ReadResult, read_batch
 from pipeline.reference import Reference
 from pipeline.validate import validate
 
@@ -30,13 +34,17 @@ class BatchResult:
     """What one file's import did; the CLI's summary, --json and the tests read this."""
 
     source: str
-    status: str = "failed"  # committed | dry_run | refused | failed
+    status: str = "failed"  # committed | dry_run | skipped | refused | failed
+    exit_code: int = 1
     batch_id: int | None = None
+    earlier_batch: int | None = None  # skipped: the batch that committed this content
+    retry_of: int | None = None
     sha256: str | None = None
     rows_read: int = 0
     rows_accepted: int = 0
     rows_rejected: int = 0
     rows_skipped: int = 0
+    rows_updated: int = 0
     blank_rows: int = 0
     rules: dict[str, int] = field(default_factory=dict)  # failures by rule code
     top_reasons: list[dict] = field(default_factory=list)
@@ -45,12 +53,16 @@ class BatchResult:
     timings: dict[str, float] = field(default_factory=dict)  # seconds by stage
     error: str | None = None
 
-    @property
-    def exit_code(self) -> int:
-        return {"committed": 0, "dry_run": 0, "refused": 2}.get(self.status, 1)
-
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass(frozen=True)
+class _Checked:
+    customers: pl.DataFrame  # accepted rows with periods, ready to store
+    rejections: pl.DataFrame
+    replaces: pl.Series  # name keys of stored customers the batch updates
+    rows_skipped: int
 
 
 def today_utc() -> date:
@@ -64,77 +76,213 @@ def import_file(
     con: duckdb.DuckDBPyConnection,
 ) -> BatchResult:
     """Import one file as one batch. Errors become the result's status, never half a batch."""
+    path = Path(path)
     result = BatchResult(source=str(path))
+    started = datetime.now(UTC)
+    clock = _Clock(result.timings)
     try:
-        _import(Path(path), reference, options, con, result)
+        with clock("read"):
+            if path.is_file():
+                result.sha256 = _sha256(path)
+                earlier = store.committed_batch(con, result.sha256)
+                if earlier is not None and not options.force:
+                    return _skip_same_file(result, earlier, options, con, started)
+            fields = reference.custom_field_names
+            read = read_batch(path, options, header_matcher(fields, options.renames))
+        decimal_comma = options.decimal_comma
+        if decimal_comma is None:
+            decimal_comma = read.delimiter == ";"
+        result.notes = [*read.notes, "decimal comma" if decimal_comma else "decimal point"]
+        result.blank_rows = read.blank_rows
+        checked = _check(read, reference, options, decimal_comma, con, result, clock)
+        _store(result, checked, read.headers, options, con, clock, started)
     except FileRefused as e:
-        result.status, result.error = "refused", str(e)
+        result.status, result.exit_code, result.error = "refused", 2, str(e)
     except OnboardError as e:
-        result.status, result.error = "failed", f"{path}: {e}"
+        result.status, result.exit_code, result.error = "failed", e.exit_code, f"{path}: {e}"
     return result
 
 
-def _import(
-    path: Path,
+def retry_batch(
+    batch_id: int, reference: Reference, as_of: date | None, con: duckdb.DuckDBPyConnection
+) -> BatchResult:
+    """Re-check a batch's open rejections; import the rows that pass now as a new batch."""
+    original = store.batch(con, batch_id)
+    if original["retry_of"] is not None:
+        raise UsageError(f"batch {batch_id} is a retry; retry batch {original['retry_of']}")
+    stored = original["options"] or {}
+    options = RunOptions(
+        as_of=as_of or today_utc(),
+        decimal_comma=stored.get("decimal_comma"),
+        renames=stored.get("renames") or {},
+        date_format=stored.get("date_format"),
+    )
+    result = BatchResult(source=original["source"], retry_of=batch_id, sha256=original["sha256"])
+    clock = _Clock(result.timings)
+    started = datetime.now(UTC)
+    with clock("read"):
+        read = _open_rows(con, batch_id, original["headers"])
+    if read.frame.height == 0:
+        result.status, result.exit_code = "nothing_to_retry", 0
+        return result
+    decimal_comma = bool(options.decimal_comma)
+    checked = _check(read, reference, options, decimal_comma, con, result, clock)
+    result.rows_read = result.rows_accepted  # the new batch holds the rows that pass
+    result.rows_rejected = 0
+    passing = replace(checked, rejections=checked.rejections.clear())
+    if not result.rows_accepted:
+        result.status, result.exit_code = "nothing_passes", 0
+        return result
+    _store(result, passing, original["headers"], options, con, clock, started)
+    return result
+
+
+def _check(
+    read: ReadResult,
     reference: Reference,
     options: RunOptions,
+    decimal_comma: bool,
     con: duckdb.DuckDBPyConnection,
     result: BatchResult,
-) -> None:
-    started = datetime.now(UTC)
-    clock = _Clock(result.timings)
+    clock: "_Clock",
+) -> _Checked:
     fields = reference.custom_field_names
-    with clock("read"):
-        read = read_batch(path, options, header_matcher(fields, options.renames))
-        result.sha256 = _sha256(path)
-    decimal_comma = options.decimal_comma
-    if decimal_comma is None:
-        decimal_comma = read.delimiter == ";"
-    result.notes = [*read.notes, "decimal comma" if decimal_comma else "decimal point"]
     with clock("parse"):
-        columns = map_columns(str(path), read.headers, fields, options.renames)
+        columns = map_columns(result.source, read.headers, fields, options.renames)
+        result.ignored_columns = list(columns.ignored)
         typed = parse(
             read.frame, columns, reference, options.as_of, decimal_comma, options.date_format
         )
     with clock("validate"):
-        known = store.existing_names(con, typed["name_key"])
+        stored = store.existing_customers(con, typed["name_key"])
+        skipped = typed.join(stored, on="name_key", how="semi")
+        if options.on_existing == "skip":
+            typed = typed.join(stored, on="name_key", how="anti")
+        known = stored["name_key"] if options.on_existing == "reject" else None
         checked = validate(
             typed, reference, options.as_of, known, decimal_comma, options.date_format
         )
     with clock("periods"):
-        customers = add_periods(checked.accepted, options.as_of)
+        accepted = checked.accepted
+        replaces = pl.Series("name_key", [], pl.String)
+        if options.on_existing == "update":
+            accepted, replaces = _keep_creation_dates(accepted, stored)
+        customers = add_periods(accepted, options.as_of)
         rejections = _with_originals(checked.rejections, read.frame)
-
-    result.ignored_columns = list(columns.ignored)
-    result.blank_rows = read.blank_rows
-    result.rows_read = typed.height
+    rows_skipped = skipped.height if options.on_existing == "skip" else 0
+    result.rows_read = read.frame.height
     result.rows_accepted = customers.height
-    result.rows_rejected = result.rows_read - result.rows_accepted
+    result.rows_skipped = rows_skipped
+    result.rows_rejected = result.rows_read - result.rows_accepted - rows_skipped
+    result.rows_updated = replaces.len()
     result.rules = dict(rejections.group_by("rule").len().sort("rule").iter_rows())
     result.top_reasons = _top_reasons(rejections)
+    return _Checked(customers, rejections, replaces, rows_skipped)
+
+
+def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):
+    """Rows updating a stored customer keep its creation date unless the row gives one."""
+    joined = accepted.join(
+        stored.rename({"created_on": "stored_created_on"}), on="name_key", how="left"
+    )
+    kept = pl.col("created_on__text").str.strip_chars().fill_null("") == ""
+    updated = joined.with_columns(
+        created_on=pl.when(kept & pl.col("stored_created_on").is_not_null())
+        .then(pl.col("stored_created_on"))
+        .otherwise(pl.col("created_on"))
+    )
+    replaces = updated.filter(pl.col("stored_created_on").is_not_null())["name_key"]
+    return updated.drop("stored_created_on"), replaces
+
+
+def _store(
+    result: BatchResult,
+    checked: _Checked,
+    headers: list[str],
+    options: RunOptions,
+    con: duckdb.DuckDBPyConnection,
+    clock: "_Clock",
+    started: datetime,
+) -> None:
+    limit = options.rejected_limit(result.rows_read)
+    refused = limit is not None and result.rows_rejected > limit
     if options.dry_run:
-        result.status = "dry_run"
+        result.status, result.exit_code = "dry_run", 0
         return
-    with clock("write"):
-        batch = store.BatchRow(
-            source=str(path),
-            sha256=result.sha256,
-            status="committed",
-            as_of=options.as_of,
-            started_at=started,
-            finished_at=datetime.now(UTC),
-            rows_read=result.rows_read,
-            rows_accepted=result.rows_accepted,
-            rows_rejected=result.rows_rejected,
-            rows_skipped=result.rows_skipped,
-            blank_rows=result.blank_rows,
-            options=options.to_dict(),
+    reason = None
+    if refused:
+        reason = (
+            f"{result.rows_rejected} of {result.rows_read} rows rejected, more than "
+            f"--max-rejected {options.max_rejected}; no customer was written"
         )
+    with clock("write"):
+        batch = _batch_row(result, "refused" if refused else "committed", options, started)
+        batch = replace(batch, headers=headers, reason=reason)
         try:
-            result.batch_id = store.write_batch(con, batch, customers, rejections)
+            result.batch_id = store.write_batch(
+                con,
+                batch,
+                None if refused else checked.customers,
+                checked.rejections,
+                None if refused else checked.replaces,
+            )
         except duckdb.Error as e:
             raise OnboardError(f"writing the batch failed, nothing was written: {e}") from e
-    result.status = "committed"
+    if refused:
+        result.status, result.exit_code = "refused", 1
+        result.error = f"{result.source}: batch {result.batch_id} refused: {reason}"
+    else:
+        result.status, result.exit_code = "committed", 0
+
+
+def _skip_same_file(result, earlier, options, con, started) -> BatchResult:
+    result.status, result.exit_code, result.earlier_batch = "skipped", 0, earlier
+    if not options.dry_run:
+        reason = f"same content as batch {earlier}, already committed (use --force to import)"
+        batch = replace(_batch_row(result, "skipped", options, started), reason=reason)
+        result.batch_id = store.write_batch(con, batch)
+    return result
+
+
+def _batch_row(result: BatchResult, status: str, options: RunOptions, started) -> store.BatchRow:
+    return store.BatchRow(
+        source=result.source,
+        sha256=result.sha256 or "",
+        status=status,
+        as_of=options.as_of,
+        started_at=started,
+        finished_at=datetime.now(UTC),
+        rows_read=result.rows_read,
+        rows_accepted=result.rows_accepted,
+        rows_rejected=result.rows_rejected,
+        rows_skipped=result.rows_skipped,
+        blank_rows=result.blank_rows,
+        options=options.to_dict(),
+        timings=result.timings,
+        retry_of=result.retry_of,
+    )
+
+
+def _open_rows(con: duckdb.DuckDBPyConnection, batch_id: int, headers: list[str]) -> ReadResult:
+    """A batch's rows with open rejections, rebuilt as the text columns they were read as."""
+    rows = (
+        store.rejections(con, batch_id, open_only=True)
+        .group_by(SOURCE_ROW)
+        .agg(pl.col("original").first())
+        .sort(SOURCE_ROW)
+    )
+    names = _frame_names(rows, headers)
+    cells = pl.col("original").str.json_decode(pl.Struct({n: pl.String for n in names}))
+    frame = rows.select(cells.struct.unnest(), pl.col(SOURCE_ROW))
+    return ReadResult(frame, headers, 0)
+
+
+def _frame_names(rows: pl.DataFrame, headers: list[str]) -> list[str]:
+    """The column names the rows' original JSON uses: the read frame's, EXTRA last."""
+    if not rows.height:
+        return [*headers, EXTRA]
+    first = pl.Series([rows["original"][0]]).str.json_decode()
+    return [f.name for f in first.dtype.fields]
 
 
 def _with_originals(rejections: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:

@@ -5,7 +5,9 @@ commit together or not at all.
 """
 
 import json
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -29,7 +31,11 @@ CREATE TABLE IF NOT EXISTS batches (
     rows_rejected BIGINT NOT NULL,
     rows_skipped BIGINT NOT NULL DEFAULT 0,
     blank_rows BIGINT NOT NULL DEFAULT 0,
+    retry_of BIGINT,
+    reason VARCHAR,
+    headers JSON,
     options JSON,
+    timings JSON,
     CHECK (rows_read = rows_accepted + rows_rejected + rows_skipped)
 );
 CREATE TABLE IF NOT EXISTS customers (
@@ -53,6 +59,9 @@ CREATE TABLE IF NOT EXISTS customers (
     batch_id BIGINT NOT NULL,
     source_row BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS customer_history AS
+    SELECT *, NULL::BIGINT AS replaced_by_batch, NULL::TIMESTAMPTZ AS replaced_at
+    FROM customers WITH NO DATA;
 CREATE TABLE IF NOT EXISTS rejections (
     batch_id BIGINT NOT NULL,
     source_row BIGINT NOT NULL,
@@ -61,7 +70,8 @@ CREATE TABLE IF NOT EXISTS rejections (
     rule VARCHAR NOT NULL,
     message VARCHAR NOT NULL,
     value VARCHAR,
-    original JSON
+    original JSON,
+    resolved_by_batch BIGINT
 );
 CREATE TABLE IF NOT EXISTS reference (
     loaded_at TIMESTAMPTZ NOT NULL,
@@ -69,6 +79,8 @@ CREATE TABLE IF NOT EXISTS reference (
     content VARCHAR NOT NULL
 );
 """
+
+READ_LOCK_TIMEOUT = 30  # seconds a command that only reads waits for an import to finish
 
 CUSTOMER_COLUMNS = (
     "name",
@@ -119,87 +131,157 @@ class BatchRow:
     rows_skipped: int
     blank_rows: int
     options: dict
+    headers: list[str] = field(default_factory=list)
+    timings: dict = field(default_factory=dict)
+    reason: str | None = None
+    retry_of: int | None = None
 
 
-def connect(path: str | Path | None, read_only: bool = False) -> duckdb.DuckDBPyConnection:
-    """Open (creating when missing) the database with all its tables; None opens one in memory."""
+def connect(
+    path: str | Path | None,
+    read_only: bool = False,
+    lock_timeout: float = 0,
+    on_wait: Callable[[], None] | None = None,
+) -> duckdb.DuckDBPyConnection:
+    """Open (creating when missing) the database with all its tables; None opens one in memory.
+
+    DuckDB lets one process write a file at a time: while another holds it, wait up to
+    `lock_timeout` seconds (calling `on_wait` once), then give up.
+    """
     target = ":memory:" if path is None else str(path)
-    try:
-        con = duckdb.connect(target, read_only=read_only)
-    except duckdb.Error as e:
-        raise OnboardError(f"{target}: cannot open the database: {_first_line(e)}") from e
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            con = duckdb.connect(target, read_only=read_only)
+            break
+        except duckdb.IOException as e:
+            if "lock" not in str(e).lower():
+                raise OnboardError(f"{target}: cannot open the database: {_first_line(e)}") from e
+            if time.monotonic() >= deadline:
+                raise OnboardError(
+                    f"{target}: the database is in use by another process (waited "
+                    f"{lock_timeout:g} s); try again later or raise --lock-timeout"
+                ) from e
+            if on_wait:
+                on_wait()
+                on_wait = None
+            time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
+        except duckdb.Error as e:
+            raise OnboardError(f"{target}: cannot open the database: {_first_line(e)}") from e
     con.execute("SET TimeZone = 'UTC'")
     if not read_only:
         con.execute(SCHEMA)
     return con
 
 
-def open_existing(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """Open a database that must already exist (for the commands that only read)."""
+def open_existing(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open a database that must already exist (for the commands that do not import)."""
     if not Path(path).exists():
         raise UsageError(f"{path}: no such database; run `onboard import` first or pass --db")
-    return connect(path, read_only=True)
+    return connect(path, read_only=read_only, lock_timeout=READ_LOCK_TIMEOUT)
 
 
-def existing_names(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.Series:
-    """Which of the name keys `keys` belong to customers already stored."""
+def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
+    """The stored customers (name_key, created_on) among the name keys `keys`."""
     batch_keys = pl.DataFrame({"name_key": keys.drop_nulls().unique()})  # noqa: F841 (scanned)
-    found = con.sql(
-        "SELECT DISTINCT c.name_key FROM customers c JOIN batch_keys b USING (name_key)"
+    return con.sql(
+        "SELECT c.name_key, c.created_on FROM customers c JOIN batch_keys b USING (name_key)"
     ).pl()
-    return found["name_key"]
+
+
+def committed_batch(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
+    """The first committed batch of a file with this content, if any."""
+    rows = con.execute(
+        "SELECT min(batch_id) FROM batches WHERE sha256 = ? AND status = 'committed' "
+        "AND retry_of IS NULL",
+        [sha256],
+    ).fetchall()
+    return rows[0][0]
 
 
 def write_batch(
     con: duckdb.DuckDBPyConnection,
     batch: BatchRow,
-    customers: pl.DataFrame,
-    rejections: pl.DataFrame,
+    customers: pl.DataFrame | None = None,
+    rejections: pl.DataFrame | None = None,
+    replaces: pl.Series | None = None,
 ) -> int:
-    """Write one batch in one transaction; returns its batch_id."""
+    """Write one batch in one transaction; returns its batch_id.
+
+    `replaces`: name keys of stored customers that `customers` update; their rows move to
+    customer_history. A retry batch (`batch.retry_of`) marks the rejections of the rows it
+    admits as resolved.
+    """
     con.begin()
     try:
         [(batch_id,)] = con.execute("SELECT nextval('batch_ids')").fetchall()
         con.execute(
-            "INSERT INTO batches (batch_id, source, sha256, status, as_of, started_at, "
-            "finished_at, rows_read, rows_accepted, rows_rejected, rows_skipped, blank_rows, "
-            "options) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                batch_id,
-                batch.source,
-                batch.sha256,
-                batch.status,
-                batch.as_of,
-                batch.started_at,
-                batch.finished_at,
-                batch.rows_read,
-                batch.rows_accepted,
-                batch.rows_rejected,
-                batch.rows_skipped,
-                batch.blank_rows,
-                json.dumps(batch.options),
-            ],
+            f"INSERT INTO batches ({_names(_BATCH_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _BATCH_COLUMNS)})",
+            [batch_id, *(_batch_value(batch, c) for c in _BATCH_COLUMNS[1:])],
         )
-        new_customers = customers.with_columns(batch_id=pl.lit(batch_id, pl.Int64))  # noqa: F841
-        con.execute(
-            f"INSERT INTO customers ({_names(CUSTOMER_COLUMNS)}) SELECT "
-            + ", ".join(
+        if replaces is not None and replaces.len():
+            replaced = pl.DataFrame({"name_key": replaces})  # noqa: F841 (scanned)
+            con.execute(
+                "INSERT INTO customer_history SELECT c.*, ?, current_timestamp "
+                "FROM customers c JOIN replaced USING (name_key)",
+                [batch_id],
+            )
+            con.execute("DELETE FROM customers WHERE name_key IN (SELECT name_key FROM replaced)")
+        if customers is not None and customers.height:
+            new_customers = customers.with_columns(batch_id=pl.lit(batch_id, pl.Int64))  # noqa: F841
+            selected = ", ".join(
                 "map_from_entries(custom_data)" if c == "custom_data" else f'"{c}"'
                 for c in CUSTOMER_COLUMNS
             )
-            + " "
-            "FROM new_customers"
-        )
-        new_rejections = rejections.with_columns(batch_id=pl.lit(batch_id, pl.Int64))  # noqa: F841
-        con.execute(
-            f"INSERT INTO rejections ({_names(REJECTION_COLUMNS)}) "
-            f"SELECT {_names(REJECTION_COLUMNS)} FROM new_rejections"
-        )
+            con.execute(
+                f"INSERT INTO customers ({_names(CUSTOMER_COLUMNS)}) "
+                f"SELECT {selected} FROM new_customers"
+            )
+            if batch.retry_of is not None:
+                con.execute(
+                    "UPDATE rejections SET resolved_by_batch = ? WHERE batch_id = ? "
+                    "AND resolved_by_batch IS NULL "
+                    "AND source_row IN (SELECT source_row FROM new_customers)",
+                    [batch_id, batch.retry_of],
+                )
+        if rejections is not None and rejections.height:
+            new_rejections = rejections.with_columns(batch_id=pl.lit(batch_id, pl.Int64))  # noqa: F841
+            con.execute(
+                f"INSERT INTO rejections ({_names(REJECTION_COLUMNS)}) "
+                f"SELECT {_names(REJECTION_COLUMNS)} FROM new_rejections"
+            )
         con.commit()
     except BaseException:
         con.rollback()
         raise
     return batch_id
+
+
+_BATCH_COLUMNS = (
+    "batch_id",
+    "source",
+    "sha256",
+    "status",
+    "as_of",
+    "started_at",
+    "finished_at",
+    "rows_read",
+    "rows_accepted",
+    "rows_rejected",
+    "rows_skipped",
+    "blank_rows",
+    "retry_of",
+    "reason",
+    "headers",
+    "options",
+    "timings",
+)
+
+
+def _batch_value(batch: BatchRow, column: str):
+    value = getattr(batch, column)
+    return json.dumps(value) if column in ("headers", "options", "timings") else value
 
 
 def save_reference(con: duckdb.DuckDBPyConnection, source: str, content: str) -> None:
@@ -219,18 +301,35 @@ def stored_reference(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
 
 
 def batches(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every batch with its status, counts and how long it took."""
     return con.sql(
         "SELECT batch_id, source, status, as_of, rows_read, rows_accepted, rows_rejected, "
-        "rows_skipped, blank_rows, started_at, finished_at, sha256 FROM batches ORDER BY batch_id"
+        "rows_skipped, blank_rows, retry_of, "
+        "round(epoch(finished_at) - epoch(started_at), 3) AS seconds, started_at, reason "
+        "FROM batches ORDER BY batch_id"
     ).pl()
 
 
-def rejections(con: duckdb.DuckDBPyConnection, batch_id: int) -> pl.DataFrame:
-    if not con.execute("SELECT 1 FROM batches WHERE batch_id = ?", [batch_id]).fetchall():
+def batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict:
+    """One batch's row, with its options, headers and timings decoded."""
+    found = con.sql("SELECT * FROM batches WHERE batch_id = ?", params=[batch_id]).pl()
+    if not found.height:
         raise UsageError(f"no batch {batch_id}; `onboard batches` lists them")
+    row = found.row(0, named=True)
+    for column in ("headers", "options", "timings"):
+        row[column] = json.loads(row[column]) if row[column] else None
+    return row
+
+
+def rejections(
+    con: duckdb.DuckDBPyConnection, batch_id: int, open_only: bool = False
+) -> pl.DataFrame:
+    """A batch's rejections, one row per failed rule (`open_only`: not resolved by a retry)."""
+    batch(con, batch_id)  # refuses an unknown batch
+    where = " AND resolved_by_batch IS NULL" if open_only else ""
     return con.sql(
-        f"SELECT {_names(REJECTION_COLUMNS)} FROM rejections WHERE batch_id = ? "
-        'ORDER BY source_row, "column", rule',
+        f"SELECT {_names(REJECTION_COLUMNS)}, resolved_by_batch FROM rejections "
+        f'WHERE batch_id = ?{where} ORDER BY source_row, "column", rule',
         params=[batch_id],
     ).pl()
 

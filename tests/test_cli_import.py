@@ -102,7 +102,9 @@ def test_rejections_command_shows_each_bad_row_with_its_reason(onboard, referenc
     assert original["Name"] == "Tokyo Ramen" and original["Available funds"] == "1200.50"
 
     csv_out = onboard("rejections", "1", "--format", "csv").stdout
-    assert csv_out.splitlines()[0] == "batch_id,source_row,name,column,rule,message,value,original"
+    assert csv_out.splitlines()[0] == (
+        "batch_id,source_row,name,column,rule,message,value,original,resolved_by_batch"
+    )
     assert len(csv_out.splitlines()) > len(rows)  # quoted JSON spans no extra records
 
 
@@ -244,9 +246,9 @@ def test_a_failed_write_leaves_nothing_and_exits_1(onboard, db, batch, reference
     )
     real_insert = store.write_batch
 
-    def broken(con, batch_row, customers, rejections):
-        # Let the real code run, then fail after its inserts by breaking the last one.
-        return real_insert(con, batch_row, customers, rejections.with_columns(rule=None))
+    def broken(con, batch_row, customers=None, rejections=None, replaces=None):
+        # The real code runs; its last insert breaks a NOT NULL rule after the others went in.
+        return real_insert(con, batch_row, customers, rejections.with_columns(rule=None), replaces)
 
     monkeypatch.setattr(store, "write_batch", broken)
     result = onboard("import", str(path))

@@ -1,0 +1,123 @@
+"""Fix files: a batch's rejected rows as the sender wrote them, with every reason.
+
+A clerk fixes the cells and sends the file back: it imports directly (its `errors` column is
+ignored). Values a spreadsheet would run as formulas are neutralized: prefixed with `'` in CSV
+(the import takes the prefix off again), written as text cells in .xlsx.
+"""
+
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipeline import store
+from pipeline.columns import header_key
+from pipeline.errors import UsageError
+from pipeline.read import EXTRA, SOURCE_ROW
+
+ERRORS = "errors"  # the column of reasons; ignored when the file is imported
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def export_rejections(con: duckdb.DuckDBPyConnection, batch_id: int, path: Path) -> int:
+    """Write the batch's rows with open rejections to `path` (.csv or .xlsx); returns rows."""
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".xlsx"):
+        raise UsageError(f"{path}: export to a .csv or .xlsx file")
+    batch = store.batch(con, batch_id)
+    found = store.rejections(con, batch_id, open_only=True)
+    headers = batch["headers"] or []
+    rows = _rows(found, headers)
+    if suffix == ".csv":
+        _write_csv(rows, headers, path)
+    else:
+        _write_xlsx(rows, found, headers, path)
+    return rows.height
+
+
+def _rows(found: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
+    """One row per rejected source row: its cells in header order, then `errors`."""
+    reason = (
+        pl.when(pl.col("column").is_not_null())
+        .then(pl.format("{}: {}", "column", "message"))
+        .otherwise(pl.col("message"))
+    )
+    grouped = (
+        found.group_by(SOURCE_ROW, maintain_order=True)
+        .agg(pl.col("original").first(), reason.str.join("; ").alias(ERRORS))
+        .sort(SOURCE_ROW)
+    )
+    if not grouped.height:
+        return pl.DataFrame(schema={**{h: pl.String for h in headers}, ERRORS: pl.String})
+    names = list(pl.Series(grouped["original"][:1]).str.json_decode().dtype.to_schema())
+    cells = grouped.select(
+        SOURCE_ROW,
+        ERRORS,
+        pl.col("original").str.json_decode(pl.Struct({n: pl.String for n in names})).alias("c"),
+    ).unnest("c")
+    data = [n for n in names if n != EXTRA][: len(headers)]
+    return cells.select(
+        SOURCE_ROW,
+        *(pl.col(n).alias(f"c{i}") for i, n in enumerate(data)),
+        ERRORS,
+    )
+
+
+def _write_csv(rows: pl.DataFrame, headers: list[str], path: Path) -> None:
+    cells = [c for c in rows.columns if c.startswith("c") and c[1:].isdigit()]
+    neutral = rows.select(
+        *(
+            pl.when(pl.col(c).str.contains(FORMULA_START))
+            .then(pl.lit("'") + pl.col(c))
+            .otherwise(pl.col(c))
+            .alias(h)
+            for c, h in zip(cells, _unique(headers), strict=False)
+        ),
+        pl.col(ERRORS),
+    )
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(",".join(_csv_cell(h) for h in [*headers, ERRORS]) + "\r\n")
+        f.write(neutral.write_csv(include_header=False, line_terminator="\r\n"))
+
+
+def _write_xlsx(rows: pl.DataFrame, found: pl.DataFrame, headers: list[str], path: Path) -> None:
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path))
+    sheet = workbook.add_worksheet("Rejected rows")
+    bold = workbook.add_format({"bold": True})
+    marked = workbook.add_format({"bg_color": "#FFC7CE"})
+    for col, header in enumerate([*headers, ERRORS]):
+        sheet.write_string(0, col, header, bold)
+    keys = [header_key(h) for h in headers]
+    reasons: dict[tuple[int, str], str] = {}
+    for row, column, message in found.select(SOURCE_ROW, "column", "message").iter_rows():
+        if column:
+            key = (row, header_key(column))
+            reasons[key] = f"{reasons[key]}\n{message}" if key in reasons else message
+    cells = [c for c in rows.columns if c.startswith("c") and c[1:].isdigit()]
+    for line, row in enumerate(rows.iter_rows(named=True), start=1):
+        for col, cell in enumerate(cells):
+            reason = reasons.get((row[SOURCE_ROW], keys[col]))
+            value = row[cell] if row[cell] is not None else ""
+            sheet.write_string(line, col, value, marked if reason else None)
+            if reason:
+                sheet.write_comment(line, col, reason)
+        sheet.write_string(line, len(headers), row[ERRORS])
+    sheet.freeze_panes(1, 0)
+    workbook.close()
+
+
+def _unique(headers: list[str]) -> list[str]:
+    seen: dict[str, int] = {}
+    names = []
+    for h in headers:
+        seen[h] = seen.get(h, 0) + 1
+        names.append(h if seen[h] == 1 else f"{h} ({seen[h]})")
+    return names
+
+
+def _csv_cell(text: str) -> str:
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
