@@ -130,7 +130,9 @@ def _decimals(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
 
 def _date(text: pl.Expr, date_format: str | None) -> pl.Expr:
     """An ISO date (also what workbook date cells become), or one in the `date_format` layout."""
-    iso = text.str.to_date("%Y-%m-%d", strict=False)
+    iso = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(
+        text.str.to_date("%Y-%m-%d", strict=False)
+    )
     if date_format is None:
         return iso
     return iso.fill_null(text.str.to_date(date_format, strict=False))

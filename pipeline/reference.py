@@ -130,12 +130,8 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
         for key in sorted(entry.keys() - _CLASS_KEYS):
             fail(f"customer class {name!r}: unknown key {key!r}", _key(key), 1, start or 1)
         if name.strip().casefold() in (s.casefold() for s in seen):
-            fail(
-                f"customer class {name!r} is named twice",
-                _quoted(name),
-                2 - bool(start),
-                start or 1,
-            )
+            again = (_quoted(name), 1, start) if start else (_quoted(name), 2)
+            fail(f"customer class {name!r} is named twice", *again)
         seen.append(name.strip())
         end = class_starts[n + 1] if start and n + 1 < len(classes) else len(lines) + 1
         headers = [f for f in field_starts if start and start < f < end]

@@ -1,0 +1,308 @@
+"""Tests for pipeline.reference: the sample loads; a wrong reference is refused at its line."""
+
+import re
+
+import pytest
+
+from pipeline.errors import ReferenceFileError, UsageError
+from pipeline.reference import CustomerClass, CustomField, load_reference, parse_reference
+
+# Two classes, each with custom fields; the line numbers below count from `currencies` = line 1.
+TWO = """\
+currencies = ["USD", "EUR"]
+business_models = ["Hosted IP PBX", "Internet access"]
+
+[[customer_classes]]
+name = "Retail"
+[[customer_classes.custom_fields]]
+name = "email"
+mandatory = true
+pattern = "[^@]+@[^@]+"
+
+[[customer_classes]]
+name = "Business"
+[[customer_classes.custom_fields]]
+name = "tax_id"
+mandatory = true
+pattern = "[A-Z]{2}[0-9]{6,10}"
+[[customer_classes.custom_fields]]
+name = "licence"
+"""
+CURRENCIES = 'currencies = ["USD", "EUR"]\n'
+
+
+def lines(text: str, **changed: str) -> str:
+    """`text` with line N replaced by changed["lN"] (which may hold several lines)."""
+    rows = text.split("\n")
+    for key, new in changed.items():
+        rows[int(key.removeprefix("l")) - 1] = new
+    return "\n".join(rows)
+
+
+def test_the_two_class_reference_loads():
+    reference = parse_reference(TWO, "ref.toml")
+    assert [c.name for c in reference.customer_classes] == ["Retail", "Business"]
+    assert reference.custom_field_names == ("email", "tax_id", "licence")
+
+
+def test_the_sample_reference_loads(reference_path):
+    reference = load_reference(reference_path)
+    assert reference.currencies == ("USD", "EUR", "CZK", "JPY", "BHD")
+    assert reference.business_models == ("Hosted IP PBX", "Internet access")
+    assert reference.customer_classes == (
+        CustomerClass("Retail"),
+        CustomerClass("Business", (CustomField("tax_id", True, "^[A-Z]{2}[0-9]{6,10}$"),)),
+    )
+    assert reference.custom_field_names == ("tax_id",)
+    assert reference.minor_units() == {"USD": 2, "EUR": 2, "CZK": 2, "JPY": 0, "BHD": 3}
+    assert reference.text == reference_path.read_text(encoding="utf-8")
+
+
+def test_a_reference_is_normalized():
+    reference = parse_reference(
+        """\
+currencies = ['usd', "Jpy", "bhd"]
+business_models = ["  Internet access "]
+customer_classes = [
+  {name = " Retail ", custom_fields = [{name = "tax_id", pattern = "[0-9]+"}]},
+  {name = "Business", custom_fields = [{name = "tax_id", mandatory = true}]},
+]
+"""
+    )
+    assert reference.currencies == ("USD", "JPY", "BHD")
+    assert reference.minor_units() == {"USD": 2, "JPY": 0, "BHD": 3}
+    assert reference.business_models == ("Internet access",)
+    assert [c.name for c in reference.customer_classes] == ["Retail", "Business"]
+    assert reference.customer_classes[0].custom_fields == (CustomField("tax_id", False, "[0-9]+"),)
+    assert reference.customer_classes[1].field_names == ("tax_id",)
+    assert reference.custom_field_names == ("tax_id",)  # once, though two classes have it
+
+
+BAD = [
+    # (id, text, line, the message from its start)
+    ("TOML: string not closed", lines(TWO, l5='name = "Retail'), 5, "not valid TOML: "),
+    ("TOML: key set twice", lines(TWO, l10='name = "Again"'), 10, "not valid TOML: "),
+    (
+        "TOML: table not closed",
+        lines(TWO, l13="[[customer_classes.custom_fields]"),
+        13,
+        "not valid TOML: ",
+    ),
+    (
+        "currency not ISO 4217",
+        lines(TWO, l1='currencies = [\n  "USD",\n  "XYZ",\n]'),
+        3,
+        "currency 'XYZ' is not an ISO 4217 code with minor units",
+    ),
+    (
+        "currency not ISO 4217, single quotes",
+        lines(TWO, l1="currencies = [\n  'USD',\n  'xyz',\n]"),
+        3,
+        "currency 'xyz' is not an ISO 4217 code",
+    ),
+    (
+        "currency without minor units",
+        lines(TWO, l1='currencies = [\n  "USD",\n  "XAU",\n]'),
+        3,
+        "currency 'XAU' is not an ISO 4217 code with minor units",
+    ),
+    (
+        "currency a number",
+        lines(TWO, l1='currencies = ["USD", 840]'),
+        1,
+        "currency 840 is not an ISO 4217 code",
+    ),
+    (
+        "currency twice",
+        lines(TWO, l1='currencies = [\n  "USD",\n  "EUR",\n  "usd",\n]'),
+        4,
+        "currency 'usd' is listed twice",
+    ),
+    ("no currencies", lines(TWO, l1="currencies = []"), 1, "'currencies' must be a non-empty"),
+    (
+        "business model twice",
+        lines(TWO, l2='business_models = [\n  "Hosted IP PBX",\n  "hosted ip pbx",\n]'),
+        4,
+        "business model 'hosted ip pbx' is listed twice",
+    ),
+    (
+        "business model not text",
+        lines(TWO, l2='business_models = ["Hosted IP PBX", 3]'),
+        2,
+        "business models must be non-empty strings",
+    ),
+    (
+        "class named twice",
+        lines(TWO, l12='name = "retail"'),
+        12,
+        "customer class 'retail' is named twice",
+    ),
+    (
+        "class named twice, also a business model",
+        lines(TWO, l2='business_models = ["Retail"]', l12='name = "RETAIL"'),
+        12,
+        "customer class 'RETAIL' is named twice",
+    ),
+    (
+        "class without a name",
+        lines(TWO, l12='title = "Business"'),
+        11,
+        "every customer class needs a name",
+    ),
+    (
+        "classes not tables",
+        CURRENCIES + 'business_models = ["x"]\ncustomer_classes = ["Retail"]\n',
+        3,
+        "at least one [[customer_classes]] table",
+    ),
+    (
+        "bad pattern",
+        lines(TWO, l16='pattern = "[A-Z]{2}[0-9]{6,10}("'),
+        16,
+        "custom field 'tax_id': bad pattern '[A-Z]{2}[0-9]{6,10}(': missing ), unterminated",
+    ),
+    (
+        "bad pattern that is a prefix of other lines",
+        lines(TWO, l16='pattern = "["'),
+        16,
+        "custom field 'tax_id': bad pattern '[': unterminated character set",
+    ),
+    (
+        "pattern polars cannot run",
+        lines(TWO, l16='pattern = "(?=CZ)[A-Z]{2}"'),
+        16,
+        "custom field 'tax_id': bad pattern '(?=CZ)[A-Z]{2}': look-around",
+    ),
+    (
+        "bad pattern with escapes",
+        lines(TWO, l16="pattern = '\\d{4}\\'"),
+        16,
+        "custom field 'tax_id': bad pattern '\\\\d{4}\\\\': ",
+    ),
+    (
+        "empty pattern",
+        lines(TWO, l16='pattern = ""'),
+        16,
+        "custom field 'tax_id': bad pattern '': must be a non-empty string",
+    ),
+    (
+        "unknown top-level key",
+        lines(TWO, l3='timezone = "UTC"'),
+        3,
+        "unknown key 'timezone' (expected business_models, currencies, customer_classes)",
+    ),
+    (
+        "unknown top-level key inside another key",
+        lines(TWO, l3="models = []"),
+        3,
+        "unknown key 'models'",
+    ),
+    (
+        "unknown class key",
+        lines(TWO, l12='name = "Business"\ngrace_days = 5'),
+        13,
+        "customer class 'Business': unknown key 'grace_days'",
+    ),
+    (
+        "field key on the class",
+        lines(TWO, l12='name = "Business"\nmandatory = true'),
+        13,
+        "customer class 'Business': unknown key 'mandatory'",
+    ),
+    (
+        "custom_field misspelled",
+        lines(TWO, l13="[[customer_classes.custom_field]]"),
+        13,
+        "customer class 'Business': unknown key 'custom_field'",
+    ),
+    (
+        "custom fields not tables",
+        lines(TWO, l6='custom_fields = ["email"]', l7="", l8="", l9=""),
+        6,
+        "customer class 'Retail': custom_fields must be [[customer_classes.custom_fields]]",
+    ),
+    (
+        "unknown field key",
+        lines(TWO, l15="required = true"),
+        15,
+        "custom field 'tax_id': unknown key 'required'",
+    ),
+    (
+        "mandatory not true or false",
+        lines(TWO, l15='mandatory = "yes"'),
+        15,
+        "custom field 'tax_id': mandatory must be true or false",
+    ),
+    (
+        "field name with a space",
+        lines(TWO, l14='name = "tax id"'),
+        14,
+        "customer class 'Business': custom field name 'tax id' must be letters",
+    ),
+    (
+        "field without a name",
+        lines(TWO, l14='label = "tax_id"'),
+        13,
+        "customer class 'Business': custom field name None must be letters",
+    ),
+    (
+        "field named like a standard column",
+        lines(TWO, l14='name = "Credit_Limit"'),
+        14,
+        "custom field 'Credit_Limit' has the name of a standard column",
+    ),
+    (
+        "field twice in a class",
+        lines(TWO, l18='name = "tax_id"'),
+        18,
+        "customer class 'Business': custom field 'tax_id' twice",
+    ),
+]
+
+
+@pytest.mark.parametrize(("text", "line", "message"), [b[1:] for b in BAD], ids=[b[0] for b in BAD])
+def test_a_wrong_reference_is_refused_at_its_line(text, line, message):
+    with pytest.raises(ReferenceFileError, match="^" + re.escape(f"ref.toml:{line}: {message}")):
+        parse_reference(text, "ref.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('business_models = ["x"]\n[[customer_classes]]\nname = "A"\n', "'currencies' must be"),
+        (CURRENCIES + '[[customer_classes]]\nname = "A"\n', "'business_models' must be"),
+        (CURRENCIES + 'business_models = ["x"]\n', "at least one [[customer_classes]] table"),
+    ],
+    ids=["no currencies", "no business models", "no classes"],
+)
+def test_a_missing_part_is_refused(text, message):
+    with pytest.raises(ReferenceFileError, match="^" + re.escape(f"ref.toml: {message}")):
+        parse_reference(text, "ref.toml")
+
+
+def test_a_wrong_reference_file_names_the_file_and_line(tmp_path):
+    path = tmp_path / "reference.toml"
+    path.write_text(lines(TWO, l12='name = "retail"'), encoding="utf-8")
+    with pytest.raises(ReferenceFileError, match="^" + re.escape(f"{path}:12: customer class")):
+        load_reference(path)
+
+
+def test_a_reference_with_a_byte_order_mark_loads(tmp_path):
+    path = tmp_path / "reference.toml"
+    path.write_text("\ufeff" + TWO, encoding="utf-8")
+    assert load_reference(path).currencies == ("USD", "EUR")
+
+
+def test_a_missing_reference_file_is_refused(tmp_path):
+    path = tmp_path / "nowhere.toml"
+    with pytest.raises(ReferenceFileError, match="cannot read the reference file") as refused:
+        load_reference(path)
+    assert isinstance(refused.value, UsageError)
+    assert refused.value.exit_code == 2
+
+
+def test_a_reference_not_in_utf8_is_refused(tmp_path):
+    path = tmp_path / "reference.toml"
+    path.write_bytes(TWO.replace("Retail", "Détail").encode("latin-1"))
+    with pytest.raises(ReferenceFileError, match="the reference file is not UTF-8 text"):
+        load_reference(path)
