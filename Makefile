@@ -33,3 +33,6 @@ format: $(BIN)/onboard ## Format the code with ruff
 
 clean: ## Remove .venv, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis onboarding.duckdb onboarding.duckdb.wal
+
+bench: $(BIN)/onboard ## Benchmark onboard import against DuckDB's raw CSV load (ROWS=1000000)
+	$(BIN)/python bench/run.py --rows $(or $(ROWS),1000000)

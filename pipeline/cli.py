@@ -221,6 +221,9 @@ lock_timeout_option = click.option(
     "is written, its rejections are kept for export; exit status 1.",
 )
 @lock_timeout_option
+@click.option(
+    "--quiet", "-q", is_flag=True, help="No progress on stderr (shown only on a terminal)."
+)
 def import_command(
     paths,
     db,
@@ -238,6 +241,7 @@ def import_command(
     force,
     max_rejected,
     lock_timeout,
+    quiet,
 ):
     """Import customer batches: CSV/text files (also gzip) and Excel/OpenDocument workbooks.
 
@@ -276,8 +280,23 @@ def import_command(
     with closing(_connect_to_write(None if in_memory else db, lock_timeout)) as con:
         reference = _resolve_reference(con, reference_file, save=not dry_run)
         _check_renames(renames, reference)
-        results = [run.import_file(p, reference, options, con) for p in expand_paths(paths)]
+        results = []
+        for path in expand_paths(paths):
+            progress = None if quiet or not sys.stderr.isatty() else _progress(path)
+            results.append(run.import_file(path, reference, options, con, progress))
+            if progress:
+                click.echo("\r\033[K", err=True, nl=False)
     _report(results, as_json)
+
+
+def _progress(path: Path):
+    """Shows the stage of the import on one terminal line of stderr."""
+
+    def show(stage: str, rows: int | None) -> None:
+        counted = f" {rows:,} rows" if rows is not None else ""
+        click.echo(f"\r\033[K{path}: {stage}{counted}...", err=True, nl=False)
+
+    return show
 
 
 def _connect_to_write(db, lock_timeout: float):

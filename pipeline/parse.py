@@ -75,40 +75,59 @@ def parse(
     ]
     extra = pl.col(EXTRA) if EXTRA in raw.columns else pl.lit(None, pl.String)
     frame = raw.select(pl.col(SOURCE_ROW).cast(pl.Int64), *texts, extra_fields=extra)
-    clean = {c: blank_to_null(pl.col(text_column(c))) for c in STANDARD}
-    return frame.with_columns(
-        name=clean["name"],
-        name_key=clean["name"].str.replace_all(r"\s+", " ").str.to_lowercase(),
-        business_model=_lookup(clean["business_model"], reference.business_models),
-        customer_class=_lookup(
-            clean["customer_class"], [c.name for c in reference.customer_classes]
+    classes = [c.name for c in reference.customer_classes]
+    lookups = {
+        "business_model": lambda t: _lookup(t, reference.business_models),
+        "customer_class": lambda t: _lookup(t, classes),
+        "billing_period": lambda t: _recode(
+            t.str.replace_all(r"[\s_\-()]", "").str.to_lowercase(), PERIOD_LABELS, t
         ),
-        billing_period=_recode(
-            clean["billing_period"].str.replace_all(r"[\s_\-()]", "").str.to_lowercase(),
-            PERIOD_LABELS,
-            clean["billing_period"],
-        ),
-        billing_period_timezone=_recode(
-            clean["billing_period_timezone"].str.to_lowercase(),
-            time_zones(),
-            clean["billing_period_timezone"],
-        ),
-        balance_control=clean["balance_control"].str.to_lowercase(),
-        currency=clean["currency"].str.to_uppercase(),
-        credit_limit=_amount(clean["credit_limit"], decimal_comma),
-        credit_limit_decimals=_decimals(clean["credit_limit"], decimal_comma),
-        available_funds=_amount(clean["available_funds"], decimal_comma).fill_null(
-            pl.when(
-                clean["available_funds"].is_null()
-                & (clean["balance_control"].str.to_lowercase() == "prepaid")
-            ).then(pl.lit(0).cast(_decimal()))
-        ),
-        available_funds_decimals=_decimals(clean["available_funds"], decimal_comma),
-        created_on=pl.when(clean["created_on"].is_null())
+        "billing_period_timezone": lambda t: _recode(t.str.to_lowercase(), time_zones(), t),
+        "balance_control": lambda t: t.str.to_lowercase(),
+        "currency": lambda t: t.str.to_uppercase(),
+    }
+    name = blank_to_null(pl.col(text_column("name")))
+    typed = frame.with_columns(
+        name=name,
+        name_key=name.str.replace_all(r"\s+", " ").str.to_lowercase(),
+        **{c: _by_distinct(frame, c, lookup, pl.String) for c, lookup in lookups.items()},
+        created_on=pl.when(pl.col(text_column("created_on")).is_null())
         .then(pl.lit(as_of))
-        .otherwise(_date(clean["created_on"], date_format)),
+        .otherwise(
+            _by_distinct(
+                frame,
+                "created_on",
+                lambda t: pl.when(t.is_null()).then(pl.lit(as_of)).otherwise(_date(t, date_format)),
+                pl.Date,
+            )
+        ),
+        **{
+            f"{amount}{suffix}": make(blank_to_null(pl.col(text_column(amount))), decimal_comma)
+            for amount in ("credit_limit", "available_funds")
+            for suffix, make in (("", _amount), ("_decimals", _decimals))
+        },
         **{f: blank_to_null(pl.col(text_column(f))) for f in reference.custom_field_names},
-    ).with_columns(custom_data=_custom_data(reference))
+    )
+    no_funds = pl.col("available_funds").is_null() & pl.col(text_column("available_funds")).pipe(
+        lambda t: t.is_null() | (t.str.strip_chars() == "")
+    )
+    prepaid = pl.col("balance_control") == "prepaid"
+    return typed.with_columns(
+        available_funds=pl.when(no_funds & prepaid)
+        .then(pl.lit(0).cast(_decimal()))
+        .otherwise(pl.col("available_funds")),
+        custom_data=_custom_data(reference),
+    )
+
+
+def _by_distinct(frame: pl.DataFrame, column: str, make, dtype) -> pl.Expr:
+    """`make(text)` computed once per distinct text of `column`, then mapped onto every row."""
+    text = text_column(column)
+    distinct = frame.select(pl.col(text).unique().drop_nulls())
+    values = distinct.select(make(blank_to_null(pl.col(text)))).to_series()
+    return pl.col(text).replace_strict(
+        distinct.to_series(), values, default=None, return_dtype=dtype
+    )
 
 
 def _decimal() -> pl.Decimal:

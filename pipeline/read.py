@@ -117,13 +117,19 @@ def _read_text(
         encoding = _legacy_encoding(data)  # not UTF-8: a legacy single-byte file
         grid = _read_grid(_transcode(data, encoding, source), source, delimiter, header_fields)
     result = _from_grid(grid, source, header_fields=header_fields)
-    frame = result.frame.with_columns(
-        pl.col(n).str.replace(FORMULA_GUARD, "${1}") for n in _unique_names(result.headers)
-    )
+    frame = _unguard_formulas(result.frame, _unique_names(result.headers))
     notes = [f"encoding {encoding}", f"delimiter {_DELIMITER_NAMES[delimiter]}"]
     if compressed:
         notes.insert(0, "gzip")
     return ReadResult(frame, result.headers, result.blank_rows, tuple(notes), delimiter)
+
+
+def _unguard_formulas(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
+    """Take off the `'` a fix file put before formula-like text (rarely present: checked first)."""
+    quoted = frame.select(pl.any_horizontal(pl.col(n).str.starts_with("'").any() for n in names))
+    if not quoted.item():
+        return frame
+    return frame.with_columns(pl.col(n).str.replace(FORMULA_GUARD, "${1}") for n in names)
 
 
 class _NotUtf8(Exception):
@@ -176,7 +182,7 @@ def _detect_delimiter(text: str) -> str:
 
 def _read_grid(data: Path | bytes, source: str, delimiter: str, header_fields: int):
     """All cells as text; room is made for rows with more fields than the header."""
-    width = header_fields + 8
+    width = header_fields
     while True:
         schema = {f"c{i}": pl.String for i in range(width)}
         try:
@@ -194,7 +200,7 @@ def _read_grid(data: Path | bytes, source: str, delimiter: str, header_fields: i
             if "invalid utf-8" in str(e).lower():
                 raise _NotUtf8 from None
             if "more fields" in str(e) and width < 4096:
-                width *= 8
+                width = width * 8 + 8
                 continue
             raise FileRefused(source, _csv_problem(e)) from None
 

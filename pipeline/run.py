@@ -6,7 +6,7 @@ run the same `_check` and write through `store.write_batch`, one transaction per
 
 import hashlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
@@ -25,6 +25,7 @@ from pipeline.read import EXTRA, SOURCE_ROW, ReadResult, read_batch
 from pipeline.reference import Reference
 from pipeline.validate import validate
 
+Progress = Callable[[str, int | None], None]  # (stage starting, rows read so far)
 TOP_REASONS = 5  # rejection reasons the summary shows
 EXAMPLE_ROWS = 5  # example rows shown for each
 
@@ -74,12 +75,13 @@ def import_file(
     reference: Reference,
     options: RunOptions,
     con: duckdb.DuckDBPyConnection,
+    progress: Progress | None = None,
 ) -> BatchResult:
     """Import one file as one batch. Errors become the result's status, never half a batch."""
     path = Path(path)
     result = BatchResult(source=str(path))
     started = datetime.now(UTC)
-    clock = _Clock(result.timings)
+    clock = _Clock(result.timings, progress)
     try:
         with clock("read"):
             if path.is_file():
@@ -92,8 +94,11 @@ def import_file(
         decimal_comma = options.decimal_comma
         if decimal_comma is None:
             decimal_comma = read.delimiter == ";"
+            # recorded with the batch, so a retry and a fix file read amounts the same way
+            options = replace(options, decimal_comma=decimal_comma)
         result.notes = [*read.notes, "decimal comma" if decimal_comma else "decimal point"]
         result.blank_rows = read.blank_rows
+        clock.rows = read.frame.height
         checked = _check(read, reference, options, decimal_comma, con, result, clock)
         _store(result, checked, read.headers, options, con, clock, started)
     except FileRefused as e:
@@ -319,13 +324,17 @@ def _sha256(path: Path) -> str:
 
 
 class _Clock:
-    """Times named stages into a dict of seconds."""
+    """Times named stages into a dict of seconds, telling `progress` as each starts."""
 
-    def __init__(self, timings: dict[str, float]):
+    def __init__(self, timings: dict[str, float], progress: Progress | None = None):
         self.timings = timings
+        self.progress = progress
+        self.rows: int | None = None
 
     @contextmanager
     def __call__(self, stage: str) -> Iterator[None]:
+        if self.progress:
+            self.progress(stage, self.rows)
         start = time.perf_counter()
         try:
             yield

@@ -229,7 +229,7 @@ def write_batch(
             )
             con.execute("DELETE FROM customers WHERE name_key IN (SELECT name_key FROM replaced)")
         if customers is not None and customers.height:
-            new_customers = customers.with_columns(batch_id=pl.lit(batch_id, pl.Int64))  # noqa: F841
+            new_customers = _arrow(customers.with_columns(batch_id=pl.lit(batch_id, pl.Int64)))  # noqa: F841
             selected = ", ".join(
                 "map_from_entries(custom_data)" if c == "custom_data" else f'"{c}"'
                 for c in CUSTOMER_COLUMNS
@@ -246,7 +246,7 @@ def write_batch(
                     [batch_id, batch.retry_of],
                 )
         if rejections is not None and rejections.height:
-            new_rejections = rejections.with_columns(batch_id=pl.lit(batch_id, pl.Int64))  # noqa: F841
+            new_rejections = _arrow(rejections.with_columns(batch_id=pl.lit(batch_id, pl.Int64)))  # noqa: F841
             con.execute(
                 f"INSERT INTO rejections ({_names(REJECTION_COLUMNS)}) "
                 f"SELECT {_names(REJECTION_COLUMNS)} FROM new_rejections"
@@ -277,6 +277,12 @@ _BATCH_COLUMNS = (
     "options",
     "timings",
 )
+
+
+def _arrow(frame: pl.DataFrame):
+    """The frame for DuckDB to scan: plain Arrow strings, which it reads about twice as fast as
+    polars' string views (measured with bench/)."""
+    return frame.to_arrow(compat_level=pl.CompatLevel.oldest())
 
 
 def _batch_value(batch: BatchRow, column: str):

@@ -7,9 +7,10 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.errors import OnboardError
-from pipeline.parse import text_column
+from pipeline.parse import TEXT, text_column
+from pipeline.read import SOURCE_ROW
 from pipeline.reference import Reference
-from schemas.customer import customer_schema
+from schemas.customer import CELL_ERROR, customer_schema
 from schemas.rules import RULES, Context
 
 ROW = "_row"  # position of a row in the typed frame, as pandera reports it
@@ -78,10 +79,12 @@ def _rejections(failures: pl.DataFrame, rows: pl.DataFrame, context: Context) ->
     value = pl.coalesce(
         [pl.when(pl.col("column") == c).then(pl.col(text_column(c))) for c in columns]
     )
+    failing = rows.join(failures.select(ROW).unique(), on=ROW, how="semi")
     found = (
-        failures.join(rows, on=ROW, how="left")
+        _cells_in_error(failures, failing, columns)
+        .join(failing, on=ROW, how="left")
         .with_columns(value=value)
-        .join(_other_rows(rows), on="name_key", how="left")
+        .join(_other_rows(failing), on="name_key", how="left")
         .with_columns(other_rows=_others_text())
     )
     messages = [
@@ -97,10 +100,25 @@ def _rejections(failures: pl.DataFrame, rows: pl.DataFrame, context: Context) ->
     )
 
 
+def _cells_in_error(
+    failures: pl.DataFrame, failing: pl.DataFrame, columns: list[str]
+) -> pl.DataFrame:
+    """`cell_error` is one check over every column: one failure per cell holding an error."""
+    cells = (
+        failures.filter(pl.col("rule") == "cell_error")
+        .join(failing.select(ROW, *(text_column(c) for c in columns)), on=ROW)
+        .unpivot(index=[ROW, "rule"], on=[text_column(c) for c in columns], variable_name="at")
+        .filter(pl.col("value").str.contains(CELL_ERROR))
+        .select(ROW, "rule", column=pl.col("at").str.strip_suffix(TEXT))
+    )
+    return pl.concat([failures.filter(pl.col("rule") != "cell_error"), cells])
+
+
 def _other_rows(rows: pl.DataFrame) -> pl.DataFrame:
     """For each repeated name, the rows it stands on."""
-    repeated = rows.filter(pl.col("name_key").is_duplicated() & pl.col("name_key").is_not_null())
-    return repeated.group_by("name_key").agg(all_rows=pl.col("source_row"))
+    keys = rows.select("name_key", SOURCE_ROW)
+    repeated = keys.filter(pl.col("name_key").is_duplicated() & pl.col("name_key").is_not_null())
+    return repeated.group_by("name_key").agg(all_rows=pl.col(SOURCE_ROW))
 
 
 def _others_text() -> pl.Expr:

@@ -164,9 +164,12 @@ def customer_schema(
         ),
         _frame_check("created_on_after_as_of", pl.col("created_on") <= as_of),
         *_custom_field_checks(reference),
-        *(
-            _frame_check(f"cell_error:{c}", ~pl.col(text_column(c)).str.contains(CELL_ERROR))
-            for c in (*STANDARD, *reference.custom_field_names)
+        _frame_check(
+            "cell_error",
+            ~pl.any_horizontal(
+                pl.col(text_column(c)).str.contains(CELL_ERROR)
+                for c in (*STANDARD, *reference.custom_field_names)
+            ),
         ),
     ]
     schema.checks = [*schema.checks, *frame_checks]  # update_columns returned a copy
