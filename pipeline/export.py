@@ -28,10 +28,12 @@ def export_rejections(con: duckdb.DuckDBPyConnection, batch_id: int, path: Path)
     found = store.rejections(con, batch_id, open_only=True)
     headers = batch["headers"] or []
     rows = _rows(found, headers)
+    options = batch["options"] or {}
     if suffix == ".csv":
-        _write_csv(rows, headers, path)
+        # `;` where amounts had decimal commas, so the file imports back the same way
+        _write_csv(rows, headers, path, ";" if options.get("decimal_comma") else ",")
     else:
-        _write_xlsx(rows, found, headers, path)
+        _write_xlsx(rows, found, headers, path, options.get("renames") or {})
     return rows.height
 
 
@@ -63,7 +65,7 @@ def _rows(found: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
     )
 
 
-def _write_csv(rows: pl.DataFrame, headers: list[str], path: Path) -> None:
+def _write_csv(rows: pl.DataFrame, headers: list[str], path: Path, separator: str) -> None:
     cells = [c for c in rows.columns if c.startswith("c") and c[1:].isdigit()]
     neutral = rows.select(
         *(
@@ -76,11 +78,19 @@ def _write_csv(rows: pl.DataFrame, headers: list[str], path: Path) -> None:
         pl.col(ERRORS),
     )
     with path.open("w", encoding="utf-8", newline="") as f:
-        f.write(",".join(_csv_cell(h) for h in [*headers, ERRORS]) + "\r\n")
-        f.write(neutral.write_csv(include_header=False, line_terminator="\r\n"))
+        f.write(separator.join(_csv_cell(h, separator) for h in [*headers, ERRORS]) + "\r\n")
+        f.write(
+            neutral.write_csv(include_header=False, separator=separator, line_terminator="\r\n")
+        )
 
 
-def _write_xlsx(rows: pl.DataFrame, found: pl.DataFrame, headers: list[str], path: Path) -> None:
+def _write_xlsx(
+    rows: pl.DataFrame,
+    found: pl.DataFrame,
+    headers: list[str],
+    path: Path,
+    renames: dict[str, str],
+) -> None:
     import xlsxwriter
 
     workbook = xlsxwriter.Workbook(str(path))
@@ -89,7 +99,8 @@ def _write_xlsx(rows: pl.DataFrame, found: pl.DataFrame, headers: list[str], pat
     marked = workbook.add_format({"bg_color": "#FFC7CE"})
     for col, header in enumerate([*headers, ERRORS]):
         sheet.write_string(0, col, header, bold)
-    keys = [header_key(h) for h in headers]
+    renamed = {header_key(h): header_key(c) for h, c in renames.items()}  # --map
+    keys = [renamed.get(header_key(h), header_key(h)) for h in headers]
     reasons: dict[tuple[int, str], str] = {}
     for row, column, message in found.select(SOURCE_ROW, "column", "message").iter_rows():
         if column:
@@ -117,7 +128,7 @@ def _unique(headers: list[str]) -> list[str]:
     return names
 
 
-def _csv_cell(text: str) -> str:
-    if any(c in text for c in ',"\r\n'):
+def _csv_cell(text: str, separator: str = ",") -> str:
+    if any(c in text for c in f'{separator}"\r\n'):
         return '"' + text.replace('"', '""') + '"'
     return text

@@ -35,6 +35,7 @@ PERIOD_LABELS = {
     "6": "30_days",
 }
 BALANCE_CONTROLS = ("prepaid", "postpaid")
+ISO_DATE = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
 _AMOUNT = r"^[+-]?(\d{1,18}(\.\d*)?|\.\d+)$"
 
 
@@ -148,9 +149,10 @@ def _decimals(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
 
 
 def _date(text: pl.Expr, date_format: str | None) -> pl.Expr:
-    """An ISO date (also what workbook date cells become), or one in the `date_format` layout."""
-    iso = pl.when(text.str.contains(r"^\d{4}-\d{2}-\d{2}$")).then(
-        text.str.to_date("%Y-%m-%d", strict=False)
+    """An ISO date (also what workbook date cells become, with the time of a datetime cell), or
+    one in the `date_format` layout."""
+    iso = pl.when(text.str.contains(ISO_DATE)).then(
+        text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     )
     if date_format is None:
         return iso

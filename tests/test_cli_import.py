@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import duckdb
 import pytest
+
 from conftest import SAMPLE
 
 

@@ -8,8 +8,8 @@ import json
 
 import duckdb
 import pytest
-from conftest import HEADER
 
+from conftest import HEADER
 from pipeline.errors import FileRefused
 from pipeline.options import RunOptions
 from pipeline.read import read_batch

@@ -1,0 +1,479 @@
+"""Workbooks to text columns: .xlsx, .xlsm, .xlsb, .xls and .ods, read through fastexcel (calamine).
+
+Every cell comes back as the text a person typed: text as written (`00789` stays `00789`), numbers
+as Excel shows them in General format (12345, 1200.5, 19.99; at most nine decimals), dates as
+`YYYY-MM-DD` (a time part other than midnight is kept: `YYYY-MM-DD HH:MM:SS`), times and
+durations as `HH:MM:SS` (hours past 24 for durations: `255:10:10`), booleans as TRUE/FALSE and
+error cells as their Excel text (`#N/A`, `#DIV/0!`...), never as empty cells. calamine applies
+the workbook's own date system, so 1904 workbooks (old Mac Excel) give the same dates. Text cells
+that read exactly like `true`/`false` or a midnight timestamp are indistinguishable from typed
+cells here and are normalised the same way.
+
+The sheet: `sheet` names it (a tab name, case-insensitively, else a number, 1 being the first in
+workbook order, hidden sheets counted); by default the first visible sheet whose header row
+satisfies `is_header` (hidden sheets are skipped: they often hold lookup lists). The header row
+is the first row, among the first HEADER_ROWS rows from the sheet's first non-blank row, for which
+`is_header(cells)` holds. `source_row` is the row number the spreadsheet shows.
+
+Reading happens in a child process (`python -m pipeline.excel`) with a time limit and an
+address-space limit: calamine aborts the whole process when an allocation fails, and a 5 KB
+.xlsx with one cell in A1 and one in XFD1048576 asks it for 512 GiB. A reader that dies or runs
+out of time means the file is refused, never a crash of the import.
+"""
+
+import os
+import pickle
+import re
+import resource
+import select
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import polars as pl
+
+from pipeline.errors import FileRefused
+from pipeline.read import ReadResult, _from_grid, blank_cell
+
+HEADER_ROWS = 20  # rows searched for the header, from the first non-blank one
+TIME_LIMIT = 60.0  # seconds a workbook may take to read
+MEMORY_LIMIT = 4 << 30  # bytes of address space the reader may take beyond its own start
+WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
+
+_ERROR_TEXT = {
+    "Div0": "#DIV/0!",
+    "NA": "#N/A",
+    "Name": "#NAME?",
+    "Null": "#NULL!",
+    "Num": "#NUM!",
+    "Ref": "#REF!",
+    "Value": "#VALUE!",
+    "GettingData": "#GETTING_DATA",
+}
+_MIDNIGHT = r"^(\d{4}-\d{2}-\d{2})[ T]00:00:00(?:\.0+)?$"
+_ISO_T = r"^(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}(?:\.\d+)?)$"
+# a time or a duration shows as a timestamp near the epoch (1899-12-31 or 1904-01-01)
+_NEAR_EPOCH = r"^(?:189\d|190[0-5])-\d\d-\d\d(?: \d\d:\d\d:\d\d)?"
+_ISO_DURATION = (
+    r"^P(?:(?<days>\d+)D)?"
+    r"(?:T(?:(?<hours>\d+)H)?(?:(?<minutes>\d+)M)?(?:(?<seconds>\d+)(?:\.(?<fraction>\d+))?S)?)?$"
+)
+_DETAIL = r"got '(?<kind>\w+)\((?<value>.*)\)'$"  # e.g. Expected string but got 'Error(NA)'
+_SERIAL = r"value: (?<serial>[-+\d.eE]+), datetime_type: (?<type>\w+),"
+
+
+def read_workbook(
+    path: Path, sheet: str | int | None, is_header: Callable[[list[str]], bool]
+) -> ReadResult:
+    """Read one sheet of a workbook as text; refuse (FileRefused) what cannot be read."""
+    source = str(path)
+    with _Reader(Path(path), source) as reader:
+        names = reader.sheet_names
+        if sheet is not None:
+            index = _sheet_index(source, names, sheet)
+            _, first, head = reader.head(index, skip_hidden=False)
+            if head.height == 0:
+                raise FileRefused(source, f"sheet {names[index]!r} is empty; nothing to import")
+            header = _header_row(first, head, is_header)
+            if header is None:
+                raise FileRefused(
+                    source,
+                    f"sheet {names[index]!r} has no header row with the required columns in its "
+                    f"first {HEADER_ROWS} rows; check the headers",
+                )
+        else:
+            index, header = _first_sheet_with_header(reader, source, names, is_header)
+        grid = reader.take(index).slice(header)
+    grid = grid.select(c for c in grid.columns if _kept(grid[c]))
+    result = _from_grid(grid, source, header_row=header + 1)
+    note = f"sheet {names[index]!r} ({index + 1} of {len(names)}), header on row {header + 1}"
+    return ReadResult(result.frame, result.headers, result.blank_rows, (note,))
+
+
+def _sheet_index(source: str, names: list[str], sheet: str | int) -> int:
+    """A sheet by its tab name (case-insensitively), else by number (1 is the first)."""
+    folded = [n.casefold() for n in names]
+    if str(sheet).casefold() in folded:
+        return folded.index(str(sheet).casefold())
+    listed = ", ".join(repr(n) for n in names)
+    if isinstance(sheet, int):
+        if 1 <= sheet <= len(names):
+            return sheet - 1
+        raise FileRefused(source, f"there is no sheet {sheet}: the sheets are {listed}")
+    raise FileRefused(source, f"no sheet is named {sheet!r}: the sheets are {listed}")
+
+
+def _first_sheet_with_header(reader, source, names, is_header) -> tuple[int, int]:
+    tried, hidden, filled = [], [], 0
+    for index, name in enumerate(names):
+        visible, first, head = reader.head(index, skip_hidden=True)
+        if visible != "visible":
+            hidden.append(repr(name))
+            continue
+        header = _header_row(first, head, is_header)
+        if header is not None:
+            return index, header
+        tried.append(repr(name))
+        filled += head.height > 0
+    if not filled and not hidden:
+        raise FileRefused(
+            source, "the workbook is empty: no sheet holds any cell; nothing to import"
+        )
+    reason = (
+        f"no sheet has a header row with the required columns in its first {HEADER_ROWS} rows "
+        f"(sheets tried: {', '.join(tried) or 'none'}"
+        + (f"; hidden sheets skipped: {', '.join(hidden)}" if hidden else "")
+        + "); check the headers or name the sheet with --sheet"
+    )
+    raise FileRefused(source, reason)
+
+
+def _header_row(first: int, head: pl.DataFrame, is_header) -> int | None:
+    """The 0-based sheet row of the header among `head` (rows from `first`), or None."""
+    for offset, row in enumerate(head.iter_rows()):
+        cells = [(cell or "").strip() for cell in row]
+        if any(cells) and is_header(cells):
+            return first + offset
+    return None
+
+
+def _kept(column: pl.Series) -> bool:
+    """Columns with a header or data; blank ones (beside titles above the table) go."""
+    return bool((column.str.strip_chars().str.len_chars() > 0).any())
+
+
+class _Reader:
+    """The parent's side of the child process that reads one workbook."""
+
+    def __init__(self, path: Path, source: str):
+        self.source = source
+        self.deadline = time.monotonic() + TIME_LIMIT
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
+        package_root = str(Path(__file__).resolve().parents[1])
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-P", "-m", "pipeline.excel", str(path), str(MEMORY_LIMIT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.stderr,
+            env=env,
+        )
+        try:
+            self.sheet_names: list[str] = self._receive()[1]
+        except BaseException:
+            self.close()
+            raise
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+            stream.close()
+
+    def head(self, index: int, skip_hidden: bool) -> tuple[str, int, pl.DataFrame]:
+        """Visibility, first non-blank row and the rows where a header is looked for."""
+        self._send(f"head {index} {int(skip_hidden)}")
+        _, visible, first, head = self._receive()
+        return visible, first, head
+
+    def take(self, index: int) -> pl.DataFrame:
+        """The whole sheet as text, row i being the sheet's row i + 1."""
+        self._send(f"take {index}")
+        return self._receive()[1]
+
+    def _send(self, request: str) -> None:
+        try:
+            self.proc.stdin.write(request.encode() + b"\n")
+            self.proc.stdin.flush()
+        except BrokenPipeError:
+            raise self._died() from None
+
+    def _receive(self) -> tuple:
+        (size,) = struct.unpack("<Q", self._read(8))
+        reply = pickle.loads(self._read(size))
+        if reply[0] == "refused":
+            raise FileRefused(self.source, reply[1])
+        return reply
+
+    def _read(self, n: int) -> bytes:
+        fd, data = self.proc.stdout.fileno(), bytearray()
+        while len(data) < n:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
+                self.proc.kill()
+                raise FileRefused(
+                    self.source,
+                    f"reading the workbook took more than {TIME_LIMIT:g} s; "
+                    "save the sheet as CSV and import that",
+                )
+            chunk = os.read(fd, min(n - len(data), 1 << 20))
+            if not chunk:
+                raise self._died()
+            data += chunk
+        return bytes(data)
+
+    def _died(self) -> FileRefused:
+        status = self.proc.wait()
+        self.stderr.seek(0)
+        lines = self.stderr.read(64 * 1024).decode("utf-8", "replace").strip().splitlines()
+        if any("memory allocation" in line for line in lines):
+            return FileRefused(
+                self.source,
+                f"reading the workbook needs more than {MEMORY_LIMIT / 2**30:g} GiB of memory; "
+                "delete stray cells far below or right of the table, or save the sheet as CSV",
+            )
+        last = lines[-1] if lines else f"exit status {status}"
+        return FileRefused(
+            self.source,
+            f"the workbook reader stopped ({last[:200]}); save the sheet as CSV and import that",
+        )
+
+
+# The child process: python -m pipeline.excel PATH MEMORY_LIMIT, requests on stdin, one a line
+# ("head INDEX SKIP_HIDDEN", "take INDEX"), replies on stdout as length-prefixed pickles.
+
+
+def _serve(path: Path, memory_limit: int) -> None:
+    replies = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)  # whatever the libraries print goes to stderr, never into the replies
+
+    def reply(*message) -> None:
+        data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+        replies.write(struct.pack("<Q", len(data)) + data)
+        replies.flush()
+
+    _limit_address_space(memory_limit)
+    cached: tuple[int, pl.DataFrame] | None = None
+    try:
+        reader = _open(path)
+        reply("sheets", reader.sheet_names)
+        for request in sys.stdin:
+            verb, index, *flags = request.split()
+            index = int(index)
+            if verb == "take":
+                reply("frame", cached[1] if cached and cached[0] == index else _text(reader, index))
+                continue
+            cached = None
+            sheet = _load(reader, index, dtypes="string")
+            if flags == ["1"] and sheet.visible != "visible":
+                reply("head", sheet.visible, 0, pl.DataFrame())
+                continue
+            frame = _text(reader, index, sheet)
+            cached = (index, frame)
+            first = _first_nonblank(frame)
+            reply("head", sheet.visible, first, frame.slice(first, HEADER_ROWS))
+    except _Refusal as e:
+        reply("refused", str(e))
+    except MemoryError:
+        reply("refused", "reading the workbook needs more memory than allowed; save it as CSV")
+
+
+class _Refusal(Exception):
+    """Why the child cannot read the workbook (becomes FileRefused in the parent)."""
+
+
+def _limit_address_space(extra: int) -> None:
+    try:
+        with open("/proc/self/statm") as f:
+            size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError):
+        return  # no /proc (not Linux): the time limit still holds
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    limit = size + extra if hard == resource.RLIM_INFINITY else min(size + extra, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+
+
+def _open(path: Path):
+    import fastexcel
+
+    try:
+        if path.suffix.lower() in WORKBOOK_SUFFIXES:
+            return fastexcel.read_excel(str(path))
+        data = path.read_bytes()  # a workbook under another name: calamine sniffs the content
+        if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k" in data:
+            raise _Refusal("the workbook is password-protected; save it without a password")
+        return fastexcel.read_excel(data)
+    except _Refusal:
+        raise
+    except BaseException as e:
+        raise _Refusal(_problem(e)) from None
+
+
+def _load(reader, index: int, **options):
+    try:
+        return reader.load_sheet(index, header_row=None, skip_rows=0, **options)
+    except BaseException as e:
+        raise _Refusal(_problem(e, reader.sheet_names[index])) from None
+
+
+def _problem(error: BaseException, sheet: str | None = None) -> str:
+    """One line for a reader error: what is wrong and what to do."""
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        raise error
+    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = re.sub(
+        r",? signature (?:\\x[0-9a-f]{2})+ invalid", "", text.removeprefix("calamine error: ")
+    )
+    where = f"sheet {sheet!r}: " if sheet else ""
+    if "password" in text.lower():
+        return "the workbook is password-protected; save it without a password"
+    if "limit exceeded" in text.lower():
+        return f"{where}too many cells to read ({text}); save the sheet as CSV"
+    if "cannot detect file format" in text.lower():
+        return "not a workbook that can be read (damaged, or encrypted?); save it again as .xlsx"
+    return (
+        f"{where}cannot read the workbook, damaged or truncated? ({text}); "
+        "open it in Excel and save it again as .xlsx"
+    )
+
+
+def _text(reader, index: int, sheet=None) -> pl.DataFrame:
+    """The sheet's cells as text, one column per spreadsheet column (named by its letter)."""
+    sheet = sheet or _load(reader, index, dtypes="string")
+    letters = [_letter(c.absolute_index) for c in sheet.available_columns()]
+    try:
+        batch, errors = sheet.to_arrow_with_errors()
+    except BaseException as e:
+        raise _Refusal(_problem(e, sheet.name)) from None
+    frame = pl.from_arrow(batch)
+    frame = frame.rename(dict(zip(frame.columns, letters, strict=True)))
+    frame = frame.with_columns(_as_typed(pl.col(c)) for c in frame.columns)
+    if errors is not None:
+        frame = _put(frame, _error_cells(errors.errors, letters))
+    near_epoch = [c for c in frame.columns if frame[c].str.contains(_NEAR_EPOCH).any()]
+    if near_epoch:
+        frame = _put(frame, _times(reader, index, near_epoch, letters))
+    return frame
+
+
+def _as_typed(cell: pl.Expr) -> pl.Expr:
+    """Dates without their midnight, ISO `T` as a space, booleans as Excel writes them."""
+    return (
+        cell.str.replace(_MIDNIGHT, "$1")
+        .str.replace(_ISO_T, "$1 $2")
+        .replace({"true": "TRUE", "false": "FALSE"})
+    )
+
+
+def _error_cells(errors, letters: list[str]) -> pl.DataFrame:
+    """Cells fastexcel could not give as text: Excel errors and OpenDocument durations."""
+    cells = pl.DataFrame(
+        {
+            "row": [e.position[0] for e in errors],
+            "column": [letters[e.position[1]] for e in errors],
+            "detail": [e.detail for e in errors],
+        },
+        schema={"row": pl.Int64, "column": pl.String, "detail": pl.String},
+    ).with_columns(pl.col("detail").str.extract_groups(_DETAIL).struct.unnest())
+    kind, value = pl.col("kind"), pl.col("value").str.strip_chars('"')
+    cells = cells.with_columns(value.str.extract_groups(_ISO_DURATION).struct.unnest())
+    cells = cells.with_columns(
+        text=pl.when(kind == "Error")
+        .then(value.replace_strict(_ERROR_TEXT, default="#" + value.str.to_uppercase()))
+        .when((kind == "DurationIso") & value.str.contains(_ISO_DURATION))
+        .then(_elapsed(*(pl.col(p) for p in ("days", "hours", "minutes", "seconds", "fraction"))))
+    )
+    odd = cells.filter(pl.col("text").is_null())
+    if odd.height:
+        row, column, detail = odd.row(0)[:3]
+        raise _Refusal(
+            f"cell {column}{row + 1} holds a value that cannot be read as text ({detail})"
+        )
+    return cells.select("row", "column", "text")
+
+
+def _times(reader, index: int, columns: list[str], letters: list[str]) -> pl.DataFrame:
+    """Time-of-day and duration cells (shown as timestamps near the epoch) as HH:MM:SS."""
+    wanted = [letters.index(c) for c in columns]
+    absolute = [_column_index(c) for c in columns]
+    _, errors = _load(reader, index, dtypes="float", use_columns=absolute).to_arrow_with_errors()
+    found = [e for e in (errors.errors if errors else []) if e.position[1] in wanted]
+    cells = pl.DataFrame(
+        {
+            "row": [e.position[0] for e in found],
+            "column": [letters[e.position[1]] for e in found],
+            "detail": [e.detail for e in found],
+        },
+        schema={"row": pl.Int64, "column": pl.String, "detail": pl.String},
+    )
+    cells = cells.with_columns(pl.col("detail").str.extract_groups(_SERIAL).struct.unnest())
+    serial = pl.col("serial").cast(pl.Float64, strict=False)
+    cells = cells.filter((pl.col("type") == "TimeDelta") | (serial < 1))
+    ms = (serial * 86_400_000).round().cast(pl.Int64)
+    seconds = (ms // 1000).cast(pl.String)
+    fraction = pl.when(ms % 1000 > 0).then((ms % 1000).cast(pl.String).str.zfill(3))
+    return cells.select(
+        "row", "column", text=_elapsed(None, None, None, seconds, fraction, total_seconds=True)
+    )
+
+
+def _elapsed(days, hours, minutes, seconds, fraction, total_seconds=False) -> pl.Expr:
+    """HH:MM:SS[.fff] from ISO duration parts (text), or from a total of seconds."""
+
+    def number(part):
+        return pl.lit(0, pl.Int64) if part is None else part.cast(pl.Int64).fill_null(0)
+
+    if total_seconds:
+        total = number(seconds)
+    else:
+        total = ((number(days) * 24 + number(hours)) * 60 + number(minutes)) * 60
+        total = total + number(seconds)
+    clock = pl.format(
+        "{}:{}:{}",
+        (total // 3600).cast(pl.String).str.zfill(2),
+        (total // 60 % 60).cast(pl.String).str.zfill(2),
+        (total % 60).cast(pl.String).str.zfill(2),
+    )
+    return pl.when(fraction.is_not_null()).then(clock + "." + fraction).otherwise(clock)
+
+
+def _put(frame: pl.DataFrame, cells: pl.DataFrame) -> pl.DataFrame:
+    """`frame` with the `text` of `cells` (row, column, text) written in."""
+    if cells.height == 0:
+        return frame
+    for (column,), part in cells.partition_by("column", as_dict=True).items():
+        replaced = frame[column].clone()
+        replaced.scatter(part["row"], part["text"])
+        frame = frame.with_columns(replaced)
+    return frame
+
+
+def _first_nonblank(frame: pl.DataFrame) -> int:
+    if frame.width == 0:
+        return 0
+    filled = frame.select(pl.any_horizontal(~blank_cell(pl.col(c)) for c in frame.columns))
+    rows = filled.to_series().arg_true()
+    return int(rows[0]) if rows.len() else 0
+
+
+def _letter(index: int) -> str:
+    """0 -> A, 25 -> Z, 26 -> AA."""
+    letters = ""
+    index += 1
+    while index:
+        index, rest = divmod(index - 1, 26)
+        letters = chr(ord("A") + rest) + letters
+    return letters
+
+
+def _column_index(letters: str) -> int:
+    index = 0
+    for letter in letters:
+        index = index * 26 + ord(letter) - ord("A") + 1
+    return index - 1
+
+
+if __name__ == "__main__":
+    _serve(Path(sys.argv[1]), int(sys.argv[2]))

@@ -1,0 +1,322 @@
+"""Reading workbooks: every cell as the text a person typed, the right sheet, the right row numbers.
+
+Workbooks are built here with xlsxwriter; the odd real ones come from the shared corpus
+(calamine's own test files): each is read correctly or refused with a one-line reason.
+"""
+
+import datetime as dt
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import xlsxwriter
+
+from pipeline import excel
+from pipeline.columns import REQUIRED, header_matcher
+from pipeline.errors import FileRefused
+from pipeline.excel import read_workbook
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "excel-oddities"
+IS_HEADER = header_matcher(())
+ANY_ROW = any  # corpus files are not batches: any row with a cell is a header
+
+
+def customers(ws, formats, top: int = 2) -> None:
+    """A title, a blank row, the header on row `top` + 1, records, blank rows between them."""
+    ws.write(0, 0, "New customers, March")
+    ws.write_row(top, 0, [*REQUIRED, "credit_limit", "created_on", "tax_id", "note"])
+    base = ["postpaid", "business", "monthly", "Europe/Paris", "credit", "EUR"]
+    ws.write_row(top + 1, 0, ["Acme", *base])
+    ws.write_number(top + 1, 7, 1200.5)
+    ws.write_datetime(top + 1, 8, dt.date(2024, 3, 1), formats["date"])
+    ws.write_string(top + 1, 9, "00789")
+    ws.write_boolean(top + 1, 10, True)
+    ws.write_row(top + 4, 0, ["Beta", *base])  # two blank rows above
+    ws.write_number(top + 4, 7, 19.99)
+    ws.write_datetime(top + 4, 8, dt.datetime(2024, 3, 2, 13, 45, 10), formats["datetime"])
+    ws.write_number(top + 4, 9, 12345)
+    ws.write_formula(top + 4, 10, "=1/0", None, "#DIV/0!")
+    ws.write_row(top + 5, 0, ["Gamma", *base])
+    ws.write_formula(top + 5, 7, "=NA()", None, "#N/A")
+    ws.write_number(top + 5, 8, 45352, formats["date"])
+    ws.write_boolean(top + 5, 10, False)
+
+
+def workbook(path: Path, sheets: dict, date_1904: bool = False) -> Path:
+    """Write sheets (name -> function(worksheet, formats), or None for an empty sheet)."""
+    wb = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
+    formats = {
+        "date": wb.add_format({"num_format": "yyyy-mm-dd"}),
+        "datetime": wb.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"}),
+        "time": wb.add_format({"num_format": "hh:mm"}),
+        "duration": wb.add_format({"num_format": "[h]:mm:ss"}),
+    }
+    for name, fill in sheets.items():
+        ws = wb.add_worksheet(name)
+        if fill:
+            fill(ws, formats)
+    wb.close()
+    return path
+
+
+def instructions(ws, formats) -> None:
+    ws.write(0, 0, "Fill in the Customers sheet, one customer a row.")
+
+
+@pytest.fixture
+def batch_xlsx(tmp_path) -> Path:
+    return workbook(
+        tmp_path / "batch.xlsx",
+        {"Instructions": instructions, "Customers": customers, "Notes": instructions},
+    )
+
+
+def test_cells_come_back_as_typed(batch_xlsx):
+    result = read_workbook(batch_xlsx, None, IS_HEADER)
+    rows = result.frame.select("name", "credit_limit", "created_on", "tax_id", "note").rows()
+    assert rows == [
+        ("Acme", "1200.5", "2024-03-01", "00789", "TRUE"),
+        ("Beta", "19.99", "2024-03-02 13:45:10", "12345", "#DIV/0!"),
+        ("Gamma", "#N/A", "2024-03-01", None, "FALSE"),
+    ]
+    assert result.headers[:7] == list(REQUIRED)
+    assert result.frame.select("currency").to_series().to_list() == ["EUR"] * 3
+
+
+def test_rows_are_numbered_as_the_sheet_shows_them(batch_xlsx):
+    result = read_workbook(batch_xlsx, None, IS_HEADER)
+    assert result.frame["source_row"].to_list() == [4, 7, 8]
+    assert result.blank_rows == 2
+    assert result.notes == ("sheet 'Customers' (2 of 3), header on row 3",)
+
+
+def test_a_table_away_from_a1_keeps_its_row_numbers(tmp_path):
+    def shifted(ws, formats):
+        ws.write_row(5, 2, ["name", "tax_id"])  # C6: five empty rows, two empty columns
+        ws.write_row(6, 2, ["Acme", "00789"])
+        ws.write_row(9, 2, ["Beta", "42"])
+
+    path = workbook(tmp_path / "shifted.xlsx", {"Data": shifted})
+    result = read_workbook(path, None, lambda cells: "name" in cells)
+    assert result.frame.rows() == [("Acme", "00789", None, 7), ("Beta", "42", None, 10)]
+    assert result.notes == ("sheet 'Data' (1 of 1), header on row 6",)
+
+
+@pytest.mark.parametrize("sheet", ["Customers", "customers", 2])
+def test_the_sheet_can_be_named_or_numbered(batch_xlsx, sheet):
+    result = read_workbook(batch_xlsx, sheet, IS_HEADER)
+    assert result.frame["name"].to_list() == ["Acme", "Beta", "Gamma"]
+
+
+def test_a_tab_named_by_a_number_is_taken_by_its_name(tmp_path):
+    path = workbook(tmp_path / "years.xlsx", {"2": instructions, "1": customers})
+    assert read_workbook(path, 1, IS_HEADER).notes[0].startswith("sheet '1' (2 of 2)")
+
+
+@pytest.mark.parametrize(
+    ("sheet", "message"),
+    [
+        ("Clients", r"no sheet is named 'Clients': the sheets are 'Instructions', 'Customers'"),
+        (4, r"there is no sheet 4: the sheets are 'Instructions', 'Customers', 'Notes'"),
+        (1, r"sheet 'Instructions' has no header row with the required columns"),
+    ],
+)
+def test_a_wrong_sheet_is_refused(batch_xlsx, sheet, message):
+    with pytest.raises(FileRefused, match=rf"^{re.escape(str(batch_xlsx))}: {message}"):
+        read_workbook(batch_xlsx, sheet, IS_HEADER)
+
+
+def test_no_sheet_with_a_header_is_refused_naming_the_sheets_tried(tmp_path):
+    def hidden_customers(ws, formats):
+        customers(ws, formats)
+        ws.hide()
+
+    path = workbook(tmp_path / "b.xlsx", {"Read me": instructions, "Data": hidden_customers})
+    message = (
+        r"no sheet has a header row .* \(sheets tried: 'Read me'; hidden sheets skipped: 'Data'\)"
+    )
+    with pytest.raises(FileRefused, match=message):
+        read_workbook(path, None, IS_HEADER)
+    assert read_workbook(path, "Data", IS_HEADER).frame.height == 3  # named: read, hidden or not
+
+
+def test_the_1904_date_system_gives_the_same_dates(tmp_path):
+    sheets = {"Customers": customers}
+    plain = read_workbook(workbook(tmp_path / "1900.xlsx", sheets), None, IS_HEADER)
+    mac = read_workbook(workbook(tmp_path / "1904.xlsx", sheets, date_1904=True), None, IS_HEADER)
+    assert mac.frame["created_on"].to_list()[:2] == ["2024-03-01", "2024-03-02 13:45:10"]
+    assert mac.frame.drop("created_on").equals(plain.frame.drop("created_on"))
+    # a serial number keeps its meaning in its own workbook's system: 45352 is 2028 in 1904
+    assert mac.frame["created_on"][2] == "2028-03-02"
+
+
+def test_times_and_durations_read_as_a_clock(tmp_path):
+    def times(ws, formats):
+        ws.write_row(0, 0, ["name", "at", "took"])
+        ws.write(1, 0, "Acme")
+        ws.write_datetime(1, 1, dt.time(9, 30), formats["time"])
+        ws.write_number(1, 2, 10.6320601851852, formats["duration"])
+
+    path = workbook(tmp_path / "times.xlsx", {"T": times})
+    row = read_workbook(path, None, ANY_ROW).frame.row(0)
+    assert row == ("Acme", "09:30:00", "255:10:10", None, 2)
+
+
+def test_a_workbook_under_another_name_is_read(batch_xlsx, tmp_path):
+    renamed = tmp_path / "batch.csv"
+    shutil.copy(batch_xlsx, renamed)
+    assert read_workbook(renamed, None, IS_HEADER).frame.height == 3
+
+
+def test_a_password_under_another_name_is_still_named(tmp_path):
+    renamed = tmp_path / "locked.csv"
+    shutil.copy(CORPUS / "pass_protected.xlsx", renamed)
+    with pytest.raises(FileRefused, match=r"locked\.csv: the workbook is password-protected"):
+        read_workbook(renamed, None, ANY_ROW)
+
+
+def test_a_stray_far_cell_is_refused_not_a_crash(tmp_path):
+    """One cell in A1 and one in XFD1048576 ask calamine for 512 GiB: the child dies, not us."""
+    path = tmp_path / "stray.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    ws = wb.add_worksheet()
+    ws.write(0, 0, "name")
+    ws.write(1_048_575, 16_383, "x")
+    wb.close()
+    with pytest.raises(FileRefused, match=r"stray\.xlsx: reading the workbook needs more than"):
+        read_workbook(path, None, ANY_ROW)
+
+
+def test_a_slow_read_is_refused(batch_xlsx, monkeypatch):
+    monkeypatch.setattr(excel, "TIME_LIMIT", 0.0)
+    with pytest.raises(FileRefused, match=r"reading the workbook took more than 0 s"):
+        read_workbook(batch_xlsx, None, IS_HEADER)
+
+
+# The corpus: real odd files. Refused ones with the reason expected; all others are read.
+REFUSED = {
+    "empty_sheet.xlsx": r"the workbook is empty",
+    "issue_594_dos.ods": r"too many cells to read",
+    "pass_protected.ods": r"the workbook is password-protected; save it without a password",
+    "pass_protected.xlsx": r"the workbook is password-protected; save it without a password",
+    "too_small.xls": r"cannot read the workbook, damaged or truncated\? \(Xls error: .*too small",
+}
+READ = {
+    "OOM_alloc.xls",
+    "OOM_alloc2.xls",
+    "any_sheets.xlsx",
+    "date.ods",
+    "date.xls",
+    "date_1904.xlsx",
+    "date_iso.xlsx",
+    "errors.xlsx",
+    "has_x000D_.xlsx",
+    "header-row.xlsx",
+    "inlineStr_cdata.xlsx",
+    "issues.xlsb",
+    "merge_cells.xlsx",
+    "no-header.xlsx",
+    "temperature-in-middle.xlsx",
+    "whitespace_trim.xlsx",
+}
+
+
+def test_every_corpus_file_has_an_expected_outcome():
+    found = {p.name for p in CORPUS.iterdir() if p.suffix in (".xls", ".xlsx", ".xlsb", ".ods")}
+    assert found == READ | set(REFUSED)
+
+
+@pytest.mark.parametrize("name", sorted(READ))
+def test_corpus_file_is_read(name):
+    started = time.perf_counter()
+    result = read_workbook(CORPUS / name, None, ANY_ROW)
+    assert time.perf_counter() - started < 10
+    assert result.notes[0].startswith("sheet ")
+
+
+@pytest.mark.parametrize("name", sorted(REFUSED))
+def test_corpus_file_is_refused_in_one_line(name):
+    started = time.perf_counter()
+    with pytest.raises(
+        FileRefused, match=rf"^{re.escape(str(CORPUS / name))}: {REFUSED[name]}"
+    ) as refused:
+        read_workbook(CORPUS / name, None, ANY_ROW)
+    assert time.perf_counter() - started < 10
+    assert "\n" not in str(refused.value)
+
+
+def cells(name: str, sheet=None) -> list[tuple]:
+    """Header then records, as text, without source_row and the extra-cells column."""
+    result = read_workbook(CORPUS / name, sheet, ANY_ROW)
+    return [tuple(result.headers), *result.frame.drop("__extra__", "source_row").rows()]
+
+
+@pytest.mark.parametrize("name", ["date.xls", "date_1904.xlsx"])
+def test_corpus_dates_agree_across_date_systems(name):
+    # A1 and A2 are dates, A3 a duration of 255:10:10 (format [h]:mm:ss)
+    assert cells(name) == [("2021-01-01", "15"), ("2021-01-02", "16"), ("255:10:10", "17")]
+
+
+def test_corpus_opendocument_dates_and_times():
+    assert cells("date.ods") == [
+        ("2021-01-01", "15"),
+        ("2021-01-01 10:10:10", "16"),
+        ("10:10:10", "17"),
+        ("10:10:10.123456", "18"),
+    ]
+
+
+def test_corpus_iso_dates():
+    assert cells("date_iso.xlsx")[:3] == [("2021-01-01",), ("2021-01-01 10:10:10",), ("10:10:10",)]
+
+
+def test_corpus_error_cells_keep_their_text():
+    assert [row[0] for row in cells("errors.xlsx")] == [
+        "#DIV/0!",
+        "#NAME?",
+        "#VALUE!",
+        "#NULL!",
+        "#REF!",
+        "#NUM!",
+        "#N/A",
+    ]
+
+
+def test_corpus_binary_workbook_types():
+    assert cells("issues.xlsb") == [
+        ("1",),
+        ("1.5",),
+        ("ab",),
+        ("FALSE",),
+        ("test",),
+        ("2016-10-20",),
+    ]
+
+
+def test_corpus_hidden_sheets_are_skipped_unless_named():
+    assert read_workbook(CORPUS / "any_sheets.xlsx", None, ANY_ROW).notes == (
+        "sheet 'Visible' (1 of 4), header on row 1",
+    )
+    with pytest.raises(FileRefused, match=r"sheet 'Hidden' is empty"):
+        read_workbook(CORPUS / "any_sheets.xlsx", "Hidden", ANY_ROW)
+
+
+def test_corpus_table_in_the_middle():
+    result = read_workbook(CORPUS / "temperature-in-middle.xlsx", None, ANY_ROW)
+    assert result.headers == ["label", "value"]
+    assert result.frame.select("label", "value", "source_row").rows() == [
+        ("celsius", "22.2222", 5),
+        ("fahrenheit", "72", 6),
+    ]
+
+
+def test_corpus_header_below_notes():
+    def is_header(cells):
+        return "Columns" in cells
+
+    result = read_workbook(CORPUS / "header-row.xlsx", None, is_header)
+    assert result.headers == ["Columns", "Column A", "Column B", "Column C"]
+    assert result.frame.drop("__extra__").rows() == [("put data here", "1", "2", "3", 10)]
+    assert result.notes == ("sheet 'Sheet1' (1 of 1), header on row 9",)
