@@ -18,7 +18,8 @@ help: ## List the targets
 install: $(BIN)/onboard ## Build .venv with onboard installed (editable) and the dev tools
 
 demo: $(BIN)/onboard ## Import sample_data/ into ./onboarding.duckdb and print the summary
-	$(BIN)/onboard import sample_data/customers.csv --reference sample_data/reference.toml --db onboarding.duckdb
+	rm -f onboarding.duckdb onboarding.duckdb.wal
+	$(BIN)/onboard import sample_data/ --reference sample_data/reference.toml --db onboarding.duckdb --as-of 2026-11-26
 
 test: $(BIN)/onboard ## Run the whole test suite
 	$(BIN)/pytest
