@@ -331,3 +331,74 @@ def test_read_batch_returns_text_columns_and_spreadsheet_row_numbers(tmp_path):
 def test_read_batch_refuses_a_missing_file(tmp_path):
     with pytest.raises(FileRefused, match="no such file"):
         read_batch(tmp_path / "nope.csv", RunOptions(as_of=None))
+
+
+def _workbook(path, rows, date_1904=False, title=True):
+    import datetime as dt
+
+    import xlsxwriter
+
+    workbook = xlsxwriter.Workbook(str(path), {"date_1904": date_1904})
+    workbook.add_worksheet("Read me").write(0, 0, "Instructions for the clerk")
+    sheet = workbook.add_worksheet("Customers")
+    dated = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    top = 2 if title else 0
+    if title:
+        sheet.write(0, 0, "Customers of November")
+    for col, header in enumerate(HEADER.split(",")):
+        sheet.write_string(top, col, header)
+    for r, row in enumerate(rows, start=top + 1):
+        for c, value in enumerate(row):
+            if isinstance(value, dt.date):
+                sheet.write_datetime(r, c, dt.datetime.combine(value, dt.time()), dated)
+            elif isinstance(value, int | float):
+                sheet.write_number(r, c, value)
+            elif value is not None:
+                sheet.write_string(r, c, value)
+    workbook.close()
+    return path
+
+
+@pytest.mark.parametrize("date_1904", [False, True])
+def test_workbook_values_arrive_as_typed(tmp_path, db, run_import, date_1904):
+    import datetime as dt
+
+    good = ["Internet access", "Retail", "Monthly", "Europe/Paris", "postpaid", "EUR"]
+    rows = [
+        ["00789", *good, 1200.5, None, dt.date(2026, 11, 2)],
+        [12345, *good, 99.99, None, dt.date(2024, 2, 29)],
+    ]
+    path = _workbook(tmp_path / "batch.xlsx", rows, date_1904=date_1904)
+    result, summary = run_import(path)
+    assert summary["rows_accepted"] == 2, result.output
+    assert "sheet 'Customers' (2 of 2), header on row 3" in summary["notes"]
+    assert stored(
+        db,
+        "SELECT name, credit_limit::VARCHAR, created_on::VARCHAR, source_row "
+        "FROM customers ORDER BY source_row",
+    ) == [
+        ("00789", "1200.5000", "2026-11-02", 4),
+        ("12345", "99.9900", "2024-02-29", 5),
+    ]
+
+
+def test_a_workbook_sent_with_a_csv_name_still_reads(tmp_path, db, run_import):
+    good = ["Internet access", "Retail", "Monthly", "Europe/Paris", "postpaid", "EUR"]
+    path = _workbook(tmp_path / "batch.xlsx", [["Ann Co", *good, 10, None, None]])
+    renamed = path.rename(tmp_path / "batch.csv")
+    result, summary = run_import(renamed)
+    assert summary["rows_accepted"] == 1
+    assert stored(db, "SELECT name, source_row FROM customers") == [("Ann Co", 4)]
+
+
+def test_a_sheet_without_the_required_columns_is_refused(tmp_path, db, onboard, reference_path):
+    path = _workbook(tmp_path / "batch.xlsx", [])
+    result = onboard("import", str(path), "--reference", str(reference_path), "--sheet", "1")
+    assert result.exit_code == 2
+    assert str(path) in result.stderr and "Read me" in result.stderr
+
+
+def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path, run_import):
+    result, summary = run_import(write(tmp_path / "b.csv", rows(",", "Ann Co")))
+    assert summary["rows_accepted"] == 1
+    assert result.stderr == ""
