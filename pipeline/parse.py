@@ -90,7 +90,7 @@ def parse(
     name = blank_to_null(pl.col(text_column("name")))
     typed = frame.with_columns(
         name=name,
-        name_key=name.str.replace_all(r"\s+", " ").str.to_lowercase(),
+        name_key=name_key(name),
         **{c: _by_distinct(frame, c, lookup, pl.String) for c, lookup in lookups.items()},
         created_on=pl.when(pl.col(text_column("created_on")).is_null())
         .then(pl.lit(as_of))
@@ -119,6 +119,11 @@ def parse(
         .otherwise(pl.col("available_funds")),
         custom_data=_custom_data(reference),
     )
+
+
+def name_key(name: pl.Expr) -> pl.Expr:
+    """How names compare for uniqueness: trimmed, inner spaces collapsed, case ignored."""
+    return name.str.replace_all(r"\s+", " ").str.to_lowercase()
 
 
 def _by_distinct(frame: pl.DataFrame, column: str, make, dtype) -> pl.Expr:

@@ -12,6 +12,7 @@ import csv
 import gzip
 import io
 import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,17 +28,41 @@ WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
 FORMULA_GUARD = r"^'([=+\-@\t\r])"  # the `'` a fix file puts before formula-like text
 MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
+STREAM_BYTES = 256 << 20  # text files larger than this are imported in chunks
+CHUNK_ROWS = 1_000_000  # rows of a chunk
+STREAM_EXTRA_FIELDS = 8  # room for rows longer than the header in a streamed file
+_POSITION = "__position__"  # a record's 0-based line in the grid
 _SNIFF = 64 * 1024
 _ZIP, _OLE2, _GZIP = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x1f\x8b"
 
 
 @dataclass(frozen=True)
 class ReadResult:
-    frame: pl.DataFrame  # data columns (unique names), then source_row
+    """A file's records: all in `frame`, or (large text files) streamed by `chunks()`."""
+
+    frame: pl.DataFrame | None  # data columns (unique names), EXTRA, source_row; None: streamed
     headers: list[str]  # the header cells as written, one per data column
-    blank_rows: int  # blank records dropped
+    blank_rows: int  # blank records dropped (streamed files: counted by `chunks()`)
     notes: tuple[str, ...] = ()  # how the file was read (sheet, encoding, delimiter...)
     delimiter: str | None = None  # text files only
+    scan: Callable[[], pl.LazyFrame] | None = None  # streamed files: all records, blanks too
+    source: str = ""
+
+    def chunks(self) -> Iterator[tuple[pl.DataFrame, int]]:
+        """The records in order, in chunks of at most CHUNK_ROWS: (records, blank rows dropped)."""
+        if self.scan is None:
+            yield self.frame, self.blank_rows
+            return
+        names = _unique_names(self.headers)
+        try:
+            for batch in self.scan().collect_batches(chunk_size=CHUNK_ROWS):
+                kept, blank = _drop_blank(batch, names)
+                yield _unguard_formulas(kept, names), blank
+        except pl.exceptions.ComputeError as e:
+            if "invalid utf-8" in str(e).lower():
+                reason = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
+                raise FileRefused(self.source, reason) from None
+            raise FileRefused(self.source, _csv_problem(e)) from None
 
 
 def expand_paths(paths) -> list[Path]:
@@ -109,6 +134,9 @@ def _read_text(
         raise FileRefused(source, "no line break in the first MiB: not a CSV file")
     delimiter = options.delimiter or _detect_delimiter(text)
     header_fields = len(next(csv.reader(io.StringIO(text), delimiter=delimiter), []))
+    notes = ("gzip",) * compressed + (f"encoding {encoding}", f"delimiter {_NAMES[delimiter]}")
+    if isinstance(data, Path) and data.stat().st_size > STREAM_BYTES:
+        return _streamed(data, source, text, delimiter, header_fields, notes)
     try:
         grid = _read_grid(data, source, delimiter, header_fields)
     except _NotUtf8:
@@ -118,10 +146,32 @@ def _read_text(
         grid = _read_grid(_transcode(data, encoding, source), source, delimiter, header_fields)
     result = _from_grid(grid, source, header_fields=header_fields)
     frame = _unguard_formulas(result.frame, _unique_names(result.headers))
-    notes = [f"encoding {encoding}", f"delimiter {_DELIMITER_NAMES[delimiter]}"]
-    if compressed:
-        notes.insert(0, "gzip")
-    return ReadResult(frame, result.headers, result.blank_rows, tuple(notes), delimiter)
+    notes = (*notes[: int(compressed)], f"encoding {encoding}", notes[-1])
+    return ReadResult(frame, result.headers, result.blank_rows, notes, delimiter, source=source)
+
+
+def _streamed(
+    path: Path, source: str, text: str, delimiter: str, header_fields: int, notes: tuple
+) -> ReadResult:
+    """A large UTF-8 file, read in chunks when imported (bounded memory)."""
+    first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    headers = [cell.strip() for cell in first]
+    if not any(headers):
+        raise FileRefused(source, "the first row is blank: it must hold the column headers")
+    width = header_fields + STREAM_EXTRA_FIELDS
+
+    def scan() -> pl.LazyFrame:
+        grid = pl.scan_csv(
+            path,
+            has_header=False,
+            schema={f"c{i}": pl.String for i in range(width)},
+            separator=delimiter,
+            missing_columns="insert",
+            row_index_name=_POSITION,
+        )
+        return _records(grid.filter(pl.col(_POSITION) > 0), _unique_names(headers), header_fields)
+
+    return ReadResult(None, headers, 0, notes, delimiter, scan=scan, source=source)
 
 
 def _unguard_formulas(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
@@ -136,7 +186,7 @@ class _NotUtf8(Exception):
     pass
 
 
-_DELIMITER_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
+_NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
 
 
 def _head(path: Path) -> bytes:
@@ -215,20 +265,32 @@ def _from_grid(
     if grid.height == 0:
         raise FileRefused(source, "the file is empty; nothing to import")
     header_fields = header_fields or grid.width
-    cells, beyond = grid.columns[:header_fields], grid.columns[header_fields:]
-    headers = [("" if h is None else str(h)).strip() for h in grid.select(cells).row(0)]
+    headers = [("" if h is None else str(h)).strip() for h in grid.row(0)[:header_fields]]
     if not any(headers):
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
     names = _unique_names(headers)
+    positioned = grid.with_row_index(_POSITION, offset=header_row - 1).slice(1)
+    kept, blank = _drop_blank(_records(positioned, names, header_fields), names)
+    return ReadResult(kept, headers, blank, source=source)
+
+
+def _records(grid, names: list[str], header_fields: int):
+    """Cells of a (lazy) grid with a `_POSITION` column: named data columns, EXTRA, source_row."""
+    columns = [c for c in grid.collect_schema().names() if c != _POSITION]
+    cells, beyond = columns[:header_fields], columns[header_fields:]
     extra = pl.concat_str([pl.col(c) for c in beyond], separator=" | ", ignore_nulls=True)
-    records = grid.slice(1).select(
+    return grid.select(
         *(pl.col(c).alias(n) for c, n in zip(cells, names, strict=True)),
         (pl.when(extra != "").then(extra) if beyond else pl.lit(None, pl.String)).alias(EXTRA),
-        pl.int_range(header_row + 1, header_row + grid.height, dtype=pl.Int64).alias(SOURCE_ROW),
+        (pl.col(_POSITION).cast(pl.Int64) + 1).alias(SOURCE_ROW),
     )
+
+
+def _drop_blank(records: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, int]:
+    """Records without the entirely blank ones, and how many those were."""
     blank = pl.all_horizontal(blank_cell(pl.col(n)) for n in [*names, EXTRA])
     kept = records.filter(~blank)
-    return ReadResult(kept, headers, records.height - kept.height)
+    return kept, records.height - kept.height
 
 
 def blank_cell(cell: pl.Expr) -> pl.Expr:

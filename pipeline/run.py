@@ -16,14 +16,14 @@ import duckdb
 import polars as pl
 
 from pipeline import store
-from pipeline.columns import header_matcher, map_columns
+from pipeline.columns import ColumnMap, blank_to_null, header_matcher, map_columns
 from pipeline.errors import FileRefused, OnboardError, UsageError
 from pipeline.options import RunOptions
-from pipeline.parse import parse
+from pipeline.parse import name_key, parse
 from pipeline.periods import add_periods
 from pipeline.read import EXTRA, SOURCE_ROW, ReadResult, read_batch
 from pipeline.reference import Reference
-from pipeline.validate import validate
+from pipeline.validate import repeated_names, validate
 
 Progress = Callable[[str, int | None], None]  # (stage starting, rows read so far)
 TOP_REASONS = 5  # rejection reasons the summary shows
@@ -91,16 +91,16 @@ def import_file(
                     return _skip_same_file(result, earlier, options, con, started)
             fields = reference.custom_field_names
             read = read_batch(path, options, header_matcher(fields, options.renames))
+            columns = map_columns(str(path), read.headers, fields, options.renames)
+            result.ignored_columns = list(columns.ignored)
+            repeated = _repeated_in_stream(read, columns) if read.frame is None else None
         decimal_comma = options.decimal_comma
         if decimal_comma is None:
             decimal_comma = read.delimiter == ";"
             # recorded with the batch, so a retry and a fix file read amounts the same way
             options = replace(options, decimal_comma=decimal_comma)
         result.notes = [*read.notes, "decimal comma" if decimal_comma else "decimal point"]
-        result.blank_rows = read.blank_rows
-        clock.rows = read.frame.height
-        checked = _check(read, reference, options, decimal_comma, con, result, clock)
-        _store(result, checked, read.headers, options, con, clock, started)
+        _run(result, read, columns, reference, options, con, clock, started, repeated)
     except FileRefused as e:
         result.status, result.exit_code, result.error = "refused", 2, str(e)
     except OnboardError as e:
@@ -118,7 +118,7 @@ def retry_batch(
     stored = original["options"] or {}
     options = RunOptions(
         as_of=as_of or today_utc(),
-        decimal_comma=stored.get("decimal_comma"),
+        decimal_comma=bool(stored.get("decimal_comma")),
         renames=stored.get("renames") or {},
         date_format=stored.get("date_format"),
     )
@@ -127,36 +127,112 @@ def retry_batch(
     started = datetime.now(UTC)
     with clock("read"):
         read = _open_rows(con, batch_id, original["headers"])
+        fields = reference.custom_field_names
+        columns = map_columns(result.source, read.headers, fields, options.renames)
     if read.frame.height == 0:
         result.status, result.exit_code = "nothing_to_retry", 0
         return result
-    decimal_comma = bool(options.decimal_comma)
-    checked = _check(read, reference, options, decimal_comma, con, result, clock)
-    result.rows_read = result.rows_accepted  # the new batch holds the rows that pass
-    result.rows_rejected = 0
-    passing = replace(checked, rejections=checked.rejections.clear())
-    if not result.rows_accepted:
-        result.status, result.exit_code = "nothing_passes", 0
-        return result
-    _store(result, passing, original["headers"], options, con, clock, started)
+    _run(result, read, columns, reference, options, con, clock, started, retry=True)
     return result
 
 
-def _check(
+def _run(
+    result: BatchResult,
     read: ReadResult,
+    columns: ColumnMap,
     reference: Reference,
     options: RunOptions,
-    decimal_comma: bool,
     con: duckdb.DuckDBPyConnection,
-    result: BatchResult,
     clock: "_Clock",
+    started: datetime,
+    repeated: pl.DataFrame | None = None,
+    retry: bool = False,
+) -> None:
+    """Check the records chunk by chunk and write them in one transaction (none on a dry run).
+
+    A retry writes only the rows that pass now: the others stay open in the batch retried.
+    """
+    writer = None
+    if not options.dry_run:
+        writer = store.BatchWriter(con, result.retry_of)
+    try:
+        reasons = []
+        for records, blank in read.chunks():
+            result.blank_rows += blank
+            clock.rows = (clock.rows or 0) + records.height
+            checked = _check(records, columns, reference, options, con, clock, repeated)
+            result.rows_read += records.height
+            result.rows_accepted += checked.customers.height
+            result.rows_skipped += checked.rows_skipped
+            result.rows_updated += checked.replaces.len()
+            reasons.append(_reason_counts(checked.rejections))
+            if writer:
+                with clock("write"):
+                    rejections = None if retry else checked.rejections
+                    writer.add(checked.customers, rejections, checked.replaces)
+        result.rows_rejected = result.rows_read - result.rows_accepted - result.rows_skipped
+        result.rules, result.top_reasons = _summarize(reasons)
+        if retry:
+            result.rows_read, result.rows_rejected = result.rows_accepted, 0
+        status, reason = _verdict(result, options, retry)
+        if writer and status in ("committed", "refused"):
+            with clock("write"):
+                batch = _batch_row(result, status, options, started)
+                batch = replace(batch, headers=read.headers, reason=reason)
+                result.batch_id = writer.finish(batch)
+            writer = None
+        elif writer:
+            writer.abort()
+            writer = None
+    except duckdb.Error as e:
+        raise OnboardError(f"writing the batch failed, nothing was written: {e}") from e
+    finally:
+        if writer:
+            writer.abort()
+    result.status = status
+    result.exit_code = 1 if status == "refused" else 0
+    if status == "refused":
+        result.error = f"{result.source}: batch {result.batch_id} refused: {reason}"
+
+
+def _verdict(result: BatchResult, options: RunOptions, retry: bool) -> tuple[str, str | None]:
+    """The batch's status, and why when it is refused."""
+    if options.dry_run:
+        return "dry_run", None
+    if retry and not result.rows_accepted:
+        return "nothing_passes", None
+    limit = options.rejected_limit(result.rows_read)
+    if limit is not None and result.rows_rejected > limit:
+        return "refused", (
+            f"{result.rows_rejected} of {result.rows_read} rows rejected, more than "
+            f"--max-rejected {options.max_rejected}; no customer was written"
+        )
+    return "committed", None
+
+
+def _repeated_in_stream(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
+    """The names repeated anywhere in a streamed file: one pass over its name column."""
+    name = blank_to_null(pl.nth(columns.columns["name"]))
+    keys = read.scan().select(name_key(name).alias("name_key"), pl.col(SOURCE_ROW))
+    try:
+        return repeated_names(keys.collect(engine="streaming"))
+    except pl.exceptions.ComputeError as e:
+        raise FileRefused(read.source, f"cannot read the file as CSV: {e}") from None
+
+
+def _check(
+    records: pl.DataFrame,
+    columns: ColumnMap,
+    reference: Reference,
+    options: RunOptions,
+    con: duckdb.DuckDBPyConnection,
+    clock: "_Clock",
+    repeated: pl.DataFrame | None,
 ) -> _Checked:
-    fields = reference.custom_field_names
+    decimal_comma = bool(options.decimal_comma)
     with clock("parse"):
-        columns = map_columns(result.source, read.headers, fields, options.renames)
-        result.ignored_columns = list(columns.ignored)
         typed = parse(
-            read.frame, columns, reference, options.as_of, decimal_comma, options.date_format
+            records, columns, reference, options.as_of, decimal_comma, options.date_format
         )
     with clock("validate"):
         stored = store.existing_customers(con, typed["name_key"])
@@ -165,7 +241,13 @@ def _check(
             typed = typed.join(stored, on="name_key", how="anti")
         known = stored["name_key"] if options.on_existing == "reject" else None
         checked = validate(
-            typed, reference, options.as_of, known, decimal_comma, options.date_format
+            typed,
+            reference,
+            options.as_of,
+            known,
+            decimal_comma,
+            options.date_format,
+            repeated,
         )
     with clock("periods"):
         accepted = checked.accepted
@@ -173,15 +255,8 @@ def _check(
         if options.on_existing == "update":
             accepted, replaces = _keep_creation_dates(accepted, stored)
         customers = add_periods(accepted, options.as_of)
-        rejections = _with_originals(checked.rejections, read.frame)
+        rejections = _with_originals(checked.rejections, records)
     rows_skipped = skipped.height if options.on_existing == "skip" else 0
-    result.rows_read = read.frame.height
-    result.rows_accepted = customers.height
-    result.rows_skipped = rows_skipped
-    result.rows_rejected = result.rows_read - result.rows_accepted - rows_skipped
-    result.rows_updated = replaces.len()
-    result.rules = dict(rejections.group_by("rule").len().sort("rule").iter_rows())
-    result.top_reasons = _top_reasons(rejections)
     return _Checked(customers, rejections, replaces, rows_skipped)
 
 
@@ -198,46 +273,6 @@ def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):
     )
     replaces = updated.filter(pl.col("stored_created_on").is_not_null())["name_key"]
     return updated.drop("stored_created_on"), replaces
-
-
-def _store(
-    result: BatchResult,
-    checked: _Checked,
-    headers: list[str],
-    options: RunOptions,
-    con: duckdb.DuckDBPyConnection,
-    clock: "_Clock",
-    started: datetime,
-) -> None:
-    limit = options.rejected_limit(result.rows_read)
-    refused = limit is not None and result.rows_rejected > limit
-    if options.dry_run:
-        result.status, result.exit_code = "dry_run", 0
-        return
-    reason = None
-    if refused:
-        reason = (
-            f"{result.rows_rejected} of {result.rows_read} rows rejected, more than "
-            f"--max-rejected {options.max_rejected}; no customer was written"
-        )
-    with clock("write"):
-        batch = _batch_row(result, "refused" if refused else "committed", options, started)
-        batch = replace(batch, headers=headers, reason=reason)
-        try:
-            result.batch_id = store.write_batch(
-                con,
-                batch,
-                None if refused else checked.customers,
-                checked.rejections,
-                None if refused else checked.replaces,
-            )
-        except duckdb.Error as e:
-            raise OnboardError(f"writing the batch failed, nothing was written: {e}") from e
-    if refused:
-        result.status, result.exit_code = "refused", 1
-        result.error = f"{result.source}: batch {result.batch_id} refused: {reason}"
-    else:
-        result.status, result.exit_code = "committed", 0
 
 
 def _skip_same_file(result, earlier, options, con, started) -> BatchResult:
@@ -300,19 +335,31 @@ def _with_originals(rejections: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame
     return rejections.join(originals, on=SOURCE_ROW, how="left")
 
 
-def _top_reasons(rejections: pl.DataFrame) -> list[dict]:
-    """The most common rules, each with an example message and a few rows."""
-    top = (
-        rejections.group_by("rule")
+def _reason_counts(rejections: pl.DataFrame) -> pl.DataFrame:
+    """A chunk's failures by rule: how many, an example message, the first few rows."""
+    return rejections.group_by("rule", maintain_order=True).agg(
+        count=pl.len(),
+        example=pl.col("message").first(),
+        rows=pl.col(SOURCE_ROW).unique(maintain_order=True).head(EXAMPLE_ROWS),
+    )
+
+
+def _summarize(chunks: list[pl.DataFrame]) -> tuple[dict[str, int], list[dict]]:
+    """Failures by rule over all chunks, and the most common rules with examples."""
+    if not chunks:
+        return {}, []
+    totals = (
+        pl.concat(chunks)
+        .group_by("rule", maintain_order=True)
         .agg(
-            count=pl.len(),
-            example=pl.col("message").first(),
-            rows=pl.col(SOURCE_ROW).unique(maintain_order=True).head(EXAMPLE_ROWS),
+            pl.col("count").sum(),
+            pl.col("example").first(),
+            pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).head(EXAMPLE_ROWS),
         )
         .sort(["count", "rule"], descending=[True, False])
-        .head(TOP_REASONS)
     )
-    return top.to_dicts()
+    rules = dict(totals.select("rule", "count").sort("rule").iter_rows())
+    return rules, totals.head(TOP_REASONS).to_dicts()
 
 
 def _sha256(path: Path) -> str:
@@ -324,7 +371,7 @@ def _sha256(path: Path) -> str:
 
 
 class _Clock:
-    """Times named stages into a dict of seconds, telling `progress` as each starts."""
+    """Adds up the seconds of named stages, telling `progress` as each starts."""
 
     def __init__(self, timings: dict[str, float], progress: Progress | None = None):
         self.timings = timings
@@ -339,4 +386,5 @@ class _Clock:
         try:
             yield
         finally:
-            self.timings[stage] = round(time.perf_counter() - start, 4)
+            spent = time.perf_counter() - start
+            self.timings[stage] = round(self.timings.get(stage, 0) + spent, 4)

@@ -4,6 +4,7 @@ A batch is written in one transaction: its customers, its rejections and its `ba
 commit together or not at all.
 """
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -199,27 +200,28 @@ def committed_batch(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
     return rows[0][0]
 
 
-def write_batch(
-    con: duckdb.DuckDBPyConnection,
-    batch: BatchRow,
-    customers: pl.DataFrame | None = None,
-    rejections: pl.DataFrame | None = None,
-    replaces: pl.Series | None = None,
-) -> int:
-    """Write one batch in one transaction; returns its batch_id.
+class BatchWriter:
+    """One batch's transaction: add its chunks, then `finish` (commit) or `abort` (roll back).
 
-    `replaces`: name keys of stored customers that `customers` update; their rows move to
-    customer_history. A retry batch (`batch.retry_of`) marks the rejections of the rows it
-    admits as resolved.
+    A batch's customers, rejections and `batches` row commit together or not at all.
     """
-    con.begin()
-    try:
-        [(batch_id,)] = con.execute("SELECT nextval('batch_ids')").fetchall()
-        con.execute(
-            f"INSERT INTO batches ({_names(_BATCH_COLUMNS)}) "
-            f"VALUES ({', '.join('?' for _ in _BATCH_COLUMNS)})",
-            [batch_id, *(_batch_value(batch, c) for c in _BATCH_COLUMNS[1:])],
-        )
+
+    def __init__(self, con: duckdb.DuckDBPyConnection, retry_of: int | None = None):
+        self.con = con
+        self.retry_of = retry_of
+        con.begin()
+        [(self.batch_id,)] = con.execute("SELECT nextval('batch_ids')").fetchall()
+
+    def add(
+        self,
+        customers: pl.DataFrame | None = None,
+        rejections: pl.DataFrame | None = None,
+        replaces: pl.Series | None = None,
+    ) -> None:
+        """Store a chunk. `replaces`: name keys of stored customers that `customers` update;
+        their rows move to customer_history. A retry batch marks the rejections of the rows it
+        admits as resolved."""
+        con, batch_id = self.con, self.batch_id
         if replaces is not None and replaces.len():
             replaced = pl.DataFrame({"name_key": replaces})  # noqa: F841 (scanned)
             con.execute(
@@ -238,12 +240,12 @@ def write_batch(
                 f"INSERT INTO customers ({_names(CUSTOMER_COLUMNS)}) "
                 f"SELECT {selected} FROM new_customers"
             )
-            if batch.retry_of is not None:
+            if self.retry_of is not None:
                 con.execute(
                     "UPDATE rejections SET resolved_by_batch = ? WHERE batch_id = ? "
                     "AND resolved_by_batch IS NULL "
                     "AND source_row IN (SELECT source_row FROM new_customers)",
-                    [batch_id, batch.retry_of],
+                    [batch_id, self.retry_of],
                 )
         if rejections is not None and rejections.height:
             new_rejections = _arrow(rejections.with_columns(batch_id=pl.lit(batch_id, pl.Int64)))  # noqa: F841
@@ -251,11 +253,47 @@ def write_batch(
                 f"INSERT INTO rejections ({_names(REJECTION_COLUMNS)}) "
                 f"SELECT {_names(REJECTION_COLUMNS)} FROM new_rejections"
             )
+
+    def finish(self, batch: BatchRow) -> int:
+        """Record the batch and commit. A refused batch keeps its rejections but no customer:
+        the customers it added are removed and those it replaced restored."""
+        con, batch_id = self.con, self.batch_id
+        if batch.status == "refused":
+            con.execute("DELETE FROM customers WHERE batch_id = ?", [batch_id])
+            con.execute(
+                "INSERT INTO customers SELECT * EXCLUDE (replaced_by_batch, replaced_at) "
+                "FROM customer_history WHERE replaced_by_batch = ?",
+                [batch_id],
+            )
+            con.execute("DELETE FROM customer_history WHERE replaced_by_batch = ?", [batch_id])
+        con.execute(
+            f"INSERT INTO batches ({_names(_BATCH_COLUMNS)}) "
+            f"VALUES ({', '.join('?' for _ in _BATCH_COLUMNS)})",
+            [batch_id, *(_batch_value(batch, c) for c in _BATCH_COLUMNS[1:])],
+        )
         con.commit()
+        return batch_id
+
+    def abort(self) -> None:
+        """Roll back, if DuckDB has not already (a failed commit rolls back by itself)."""
+        with contextlib.suppress(duckdb.TransactionException):
+            self.con.rollback()
+
+
+def write_batch(
+    con: duckdb.DuckDBPyConnection,
+    batch: BatchRow,
+    customers: pl.DataFrame | None = None,
+    rejections: pl.DataFrame | None = None,
+) -> int:
+    """Write a batch held in memory in one transaction; returns its batch_id."""
+    writer = BatchWriter(con, batch.retry_of)
+    try:
+        writer.add(customers, rejections)
+        return writer.finish(batch)
     except BaseException:
-        con.rollback()
+        writer.abort()
         raise
-    return batch_id
 
 
 _BATCH_COLUMNS = (

@@ -31,8 +31,18 @@ def validate(
     existing_names: pl.Series | None = None,
     decimal_comma: bool = False,
     date_format: str | None = None,
+    repeated: pl.DataFrame | None = None,
 ) -> Validation:
-    """Check every rule on every row (pandera, lazily, on the collected frame)."""
+    """Check every rule on every row (pandera, lazily, on the collected frame).
+
+    `repeated` (name_key, all_rows): the names that stand on more than one row of the batch;
+    computed from `typed` when not given (a batch read in chunks gives it for the whole file).
+    """
+    if repeated is None:
+        repeated = repeated_names(typed)
+    typed = typed.with_columns(
+        name_repeated=pl.col("name_key").is_in(repeated["name_key"].implode())
+    )
     schema = customer_schema(reference, as_of, existing_names)
     try:
         schema.validate(typed, lazy=True)
@@ -43,7 +53,9 @@ def validate(
     rows = typed.with_row_index(ROW)
     accepted = rows.join(failures.select(ROW).unique(), on=ROW, how="anti").drop(ROW)
     context = Context(reference, as_of, decimal_comma, date_format)
-    return Validation(accepted, _rejections(failures, rows, context))
+    return Validation(
+        accepted.drop("name_repeated"), _rejections(failures, rows, context, repeated)
+    )
 
 
 def _rule_failures(cases: pl.DataFrame) -> pl.DataFrame:
@@ -74,7 +86,9 @@ def _rule_failures(cases: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def _rejections(failures: pl.DataFrame, rows: pl.DataFrame, context: Context) -> pl.DataFrame:
+def _rejections(
+    failures: pl.DataFrame, rows: pl.DataFrame, context: Context, repeated: pl.DataFrame
+) -> pl.DataFrame:
     columns = [c.removesuffix("__text") for c in rows.columns if c.endswith("__text")]
     value = pl.coalesce(
         [pl.when(pl.col("column") == c).then(pl.col(text_column(c))) for c in columns]
@@ -84,7 +98,7 @@ def _rejections(failures: pl.DataFrame, rows: pl.DataFrame, context: Context) ->
         _cells_in_error(failures, failing, columns)
         .join(failing, on=ROW, how="left")
         .with_columns(value=value)
-        .join(_other_rows(failing), on="name_key", how="left")
+        .join(repeated, on="name_key", how="left")
         .with_columns(other_rows=_others_text())
     )
     messages = [
@@ -114,9 +128,9 @@ def _cells_in_error(
     return pl.concat([failures.filter(pl.col("rule") != "cell_error"), cells])
 
 
-def _other_rows(rows: pl.DataFrame) -> pl.DataFrame:
-    """For each repeated name, the rows it stands on."""
-    keys = rows.select("name_key", SOURCE_ROW)
+def repeated_names(keys: pl.DataFrame) -> pl.DataFrame:
+    """For each name that stands on several rows (of `keys`: name_key, source_row), the rows."""
+    keys = keys.select("name_key", SOURCE_ROW)
     repeated = keys.filter(pl.col("name_key").is_duplicated() & pl.col("name_key").is_not_null())
     return repeated.group_by("name_key").agg(all_rows=pl.col(SOURCE_ROW))
 

@@ -92,8 +92,9 @@ class Customer(pa.DataFrameModel):
 
     @pa.dataframe_check(name="name_duplicate_in_batch")
     def name_duplicate_in_batch(cls, data: PolarsData) -> pl.LazyFrame:
-        """A name appears once in a batch (ignoring case and extra spaces)."""
-        return passes(data, pl.col("name_key").is_null() | ~pl.col("name_key").is_duplicated())
+        """A name appears once in a batch (ignoring case and extra spaces); `name_repeated`
+        is worked out over the whole batch, which may be checked in chunks."""
+        return passes(data, ~pl.col("name_repeated"))
 
     @pa.dataframe_check(name="credit_limit_not_a_number")
     def credit_limit_not_a_number(cls, data: PolarsData) -> pl.LazyFrame:

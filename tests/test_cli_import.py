@@ -245,13 +245,13 @@ def test_a_failed_write_leaves_nothing_and_exits_1(onboard, db, batch, reference
         "Ann Co,Internet access,Retail,Daily,UTC,prepaid,USD,,,",
         "Bad Co,Nope,Retail,Daily,UTC,prepaid,USD,,,",
     )
-    real_insert = store.write_batch
+    real_add = store.BatchWriter.add
 
-    def broken(con, batch_row, customers=None, rejections=None, replaces=None):
+    def broken(self, customers=None, rejections=None, replaces=None):
         # The real code runs; its last insert breaks a NOT NULL rule after the others went in.
-        return real_insert(con, batch_row, customers, rejections.with_columns(rule=None), replaces)
+        return real_add(self, customers, rejections.with_columns(rule=None), replaces)
 
-    monkeypatch.setattr(store, "write_batch", broken)
+    monkeypatch.setattr(store.BatchWriter, "add", broken)
     result = onboard("import", str(path))
     assert result.exit_code == 1
     assert "writing the batch failed, nothing was written" in result.stderr

@@ -402,3 +402,54 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path, run_import):
     result, summary = run_import(write(tmp_path / "b.csv", rows(",", "Ann Co")))
     assert summary["rows_accepted"] == 1
     assert result.stderr == ""
+
+
+def test_a_large_file_streamed_in_chunks_stores_what_a_whole_read_stores(
+    tmp_path, onboard, reference_path, monkeypatch
+):
+    import pipeline.read
+
+    text = (
+        rows(",", "Ann Co", "Bob Co", "Cid Co", "ann  co", "Dan Co", "Eve Co", "Fay Co")
+        + ",,,,,,,,,,\r\n"
+        + "Gus Co,Internet access,Retail,Monthly,Europe/Paris,postpaid,EUR,1,,,,surplus\r\n"
+        + ROW.format(name="BOB CO", d=",", limit="5")
+        + "\r\n"
+        + ROW.format(name="Hal Co", d=",", limit="x")
+        + "\r\n"
+    )
+    path = write(tmp_path / "b.csv", text)
+
+    def imported(db_name: str):
+        db = tmp_path / db_name
+        result = onboard(
+            "import",
+            str(path),
+            "--reference",
+            str(reference_path),
+            "--as-of",
+            AS_OF,
+            "--json",
+            "--db",
+            str(db),
+            with_db=False,
+        )
+        summary = json.loads(result.stdout)
+        tables = (
+            stored(db, "SELECT name, source_row, current_period_end FROM customers ORDER BY 2"),
+            stored(db, "SELECT source_row, rule, message FROM rejections ORDER BY 1, 2"),
+            stored(db, "SELECT rows_read, rows_accepted, rows_rejected, blank_rows FROM batches"),
+        )
+        return summary, tables
+
+    whole_summary, whole = imported("whole.duckdb")
+    monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
+    monkeypatch.setattr(pipeline.read, "CHUNK_ROWS", 3)
+    streamed_summary, streamed = imported("streamed.duckdb")
+    assert streamed == whole
+    assert whole[2] == [(10, 4, 6, 1)]
+    assert "the name 'Ann Co' is also on row(s) 5 of this file; names must be unique" in [
+        m for _, _, m in whole[1]
+    ]
+    assert streamed_summary["rules"] == whole_summary["rules"]
+    assert streamed_summary["timings"].keys() == whole_summary["timings"].keys()
