@@ -10,7 +10,7 @@ from pipeline.errors import OnboardError
 from pipeline.parse import TEXT, text_column
 from pipeline.read import SOURCE_ROW
 from pipeline.reference import Reference
-from schemas.customer import CELL_ERROR, customer_schema
+from schemas.customer import CELL_ERRORS, customer_schema
 from schemas.rules import RULES, Context
 
 ROW = "_row"  # position of a row in the typed frame, as pandera reports it
@@ -122,7 +122,7 @@ def _cells_in_error(
         failures.filter(pl.col("rule") == "cell_error")
         .join(failing.select(ROW, *(text_column(c) for c in columns)), on=ROW)
         .unpivot(index=[ROW, "rule"], on=[text_column(c) for c in columns], variable_name="at")
-        .filter(pl.col("value").str.contains(CELL_ERROR))
+        .filter(pl.col("value").is_in(CELL_ERRORS))
         .select(ROW, "rule", column=pl.col("at").str.strip_suffix(TEXT))
     )
     return pl.concat([failures.filter(pl.col("rule") != "cell_error"), cells])

@@ -18,8 +18,19 @@ from pipeline.periods import PERIOD_KINDS
 from pipeline.reference import Reference
 
 NAME_MAX = 100
-CELL_ERROR = (
-    r"^#(NULL!|DIV/0!|VALUE!|REF!|NAME\?|NUM!|N/A|GETTING_DATA|SPILL!|CALC!|FIELD!|BLOCKED!)$"
+CELL_ERRORS = (  # what a spreadsheet error cell reads as (pipeline/excel.py)
+    "#NULL!",
+    "#DIV/0!",
+    "#VALUE!",
+    "#REF!",
+    "#NAME?",
+    "#NUM!",
+    "#N/A",
+    "#GETTING_DATA",
+    "#SPILL!",
+    "#CALC!",
+    "#FIELD!",
+    "#BLOCKED!",
 )
 
 
@@ -168,7 +179,7 @@ def customer_schema(
         _frame_check(
             "cell_error",
             ~pl.any_horizontal(
-                pl.col(text_column(c)).str.contains(CELL_ERROR)
+                pl.col(text_column(c)).is_in(CELL_ERRORS)
                 for c in (*STANDARD, *reference.custom_field_names)
             ),
         ),
