@@ -29,7 +29,7 @@ TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
 FORMULA_GUARD = r"^'([=+\-@\t\r])"  # the `'` a fix file puts before formula-like text
 MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
 STREAM_BYTES = 256 << 20  # text files larger than this are imported in chunks
-CHUNK_ROWS = 1_000_000  # rows of a chunk
+CHUNK_ROWS = 250_000  # rows of a chunk of a streamed file
 STREAM_EXTRA_FIELDS = 8  # room for rows longer than the header in a streamed file
 _POSITION = "__position__"  # a record's 0-based line in the grid
 _SNIFF = 64 * 1024

@@ -82,6 +82,7 @@ CREATE TABLE IF NOT EXISTS reference (
 """
 
 READ_LOCK_TIMEOUT = 30  # seconds a command that only reads waits for an import to finish
+DUCKDB_MEMORY = "1GB"  # DuckDB spills a large batch's uncommitted rows to disk beyond this
 
 CUSTOMER_COLUMNS = (
     "name",
@@ -170,6 +171,7 @@ def connect(
         except duckdb.Error as e:
             raise OnboardError(f"{target}: cannot open the database: {_first_line(e)}") from e
     con.execute("SET TimeZone = 'UTC'")
+    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
     if not read_only:
         con.execute(SCHEMA)
     return con

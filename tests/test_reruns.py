@@ -182,7 +182,7 @@ def test_force_imports_the_same_file_again_meeting_the_stored_names(
     assert "batch 2 committed" in forced.stdout
     assert "rows read 3: accepted 0, rejected 3" in forced.stdout
     assert query(
-        db, "SELECT status, rows_read, rows_accepted, rows_rejected FROM batches ORDER BY 1"
+        db, "SELECT status, rows_read, rows_accepted, rows_rejected FROM batches ORDER BY batch_id"
     ) == [("committed", 3, 2, 1), ("committed", 3, 0, 3)]
     assert query(db, "SELECT name, batch_id FROM customers ORDER BY name") == [
         ("Ann Co", 1),
