@@ -224,6 +224,7 @@ lock_timeout_option = click.option(
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress on stderr (shown only on a terminal)."
 )
+@click.option("--profile", is_flag=True, help="Print each file's seconds per stage on stderr.")
 def import_command(
     paths,
     db,
@@ -242,6 +243,7 @@ def import_command(
     max_rejected,
     lock_timeout,
     quiet,
+    profile,
 ):
     """Import customer batches: CSV/text files (also gzip) and Excel/OpenDocument workbooks.
 
@@ -286,6 +288,9 @@ def import_command(
             results.append(run.import_file(path, reference, options, con, progress))
             if progress:
                 click.echo("\r\033[K", err=True, nl=False)
+            if profile:
+                stages = ", ".join(f"{k} {v:.3f} s" for k, v in results[-1].timings.items())
+                _warn(f"{path}: {stages}", "profile")
     _report(results, as_json)
 
 
