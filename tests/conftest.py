@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from click.testing import CliRunner
 
@@ -16,6 +17,16 @@ HEADER = (
     "name,business_model,customer_class,billing_period,billing_period_timezone,"
     "balance_control,currency,credit_limit,available_funds,created_on,tax_id"
 )
+
+
+def query(db, sql: str, *params) -> list[tuple]:
+    """Rows of `sql` on the database file `db`, read-only, in UTC; the connection is closed."""
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        return con.execute(sql, list(params)).fetchall()
+    finally:
+        con.close()
 
 
 @pytest.fixture

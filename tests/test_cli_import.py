@@ -4,19 +4,9 @@ import json
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import duckdb
 import pytest
 
-from conftest import SAMPLE
-
-
-def query(db, sql: str, *params):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
+from conftest import SAMPLE, query
 
 
 def test_sample_batch_is_stored_with_periods_and_rejections(onboard, db, reference_path):

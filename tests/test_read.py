@@ -6,23 +6,14 @@ Each case imports a small file built here and asserts what is stored, not only t
 import gzip
 import json
 
-import duckdb
 import pytest
 
-from conftest import HEADER
+from conftest import HEADER, query
 from pipeline.errors import FileRefused
 from pipeline.options import RunOptions
 from pipeline.read import read_batch
 
 AS_OF = "2026-11-26"
-
-
-def stored(db, sql: str):
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture
@@ -78,7 +69,7 @@ def test_encodings_are_detected_and_names_keep_their_letters(
     result, summary = run_import(path)
     assert result.exit_code == 0, result.output
     assert summary["rows_accepted"] == 3
-    names = {r[0] for r in stored(db, "SELECT name FROM customers")}
+    names = {r[0] for r in query(db, "SELECT name FROM customers")}
     assert names == {"Café Müller", "Señora Peña", "Œuvre"}
     expected = {"cp1252": "windows-1252"}.get(encoding, "utf-16" if "16" in encoding else "utf-8")
     assert f"encoding {expected}" in summary["notes"]
@@ -89,7 +80,7 @@ def test_latin1_bytes_undefined_in_windows_1252_read_as_latin1(tmp_path, db, run
     result, summary = run_import(path)
     assert "encoding latin-1" in summary["notes"]
     # U+0081 is a control character: the name is rejected, with the value decoded as sent.
-    assert stored(db, "SELECT rule, value FROM rejections") == [
+    assert query(db, "SELECT rule, value FROM rejections") == [
         ("name_control_characters", "Caf\x81 Zone")
     ]
 
@@ -102,7 +93,7 @@ def test_encoding_option_overrides_detection(tmp_path, db, onboard, reference_pa
         "import", str(path), "--reference", str(reference_path), "--encoding", "windows-1252"
     )
     assert result.exit_code == 0
-    assert stored(db, "SELECT name FROM customers") == [("ÃƒÂ©cole",)]
+    assert query(db, "SELECT name FROM customers") == [("ÃƒÂ©cole",)]
 
 
 @pytest.mark.parametrize(
@@ -113,7 +104,7 @@ def test_delimiters_are_detected(tmp_path, db, run_import, delimiter, name):
     result, summary = run_import(path)
     assert summary["rows_accepted"] == 2, result.output
     assert f"delimiter {name}" in summary["notes"]
-    assert stored(db, "SELECT credit_limit FROM customers ORDER BY name")[0][0] == 100
+    assert query(db, "SELECT credit_limit FROM customers ORDER BY name")[0][0] == 100
 
 
 def test_delimiter_option_overrides_detection(tmp_path, onboard, reference_path, db):
@@ -125,18 +116,18 @@ def test_delimiter_option_overrides_detection(tmp_path, onboard, reference_path,
     assert detected.exit_code == 2
     result = onboard("import", str(path), "--reference", str(reference_path), "--delimiter", ",")
     assert result.exit_code == 0, result.output
-    assert stored(db, "SELECT name FROM customers") == [("Ann Co",)]
+    assert query(db, "SELECT name FROM customers") == [("Ann Co",)]
 
 
 def test_quoted_fields_hold_delimiters_and_line_breaks(tmp_path, db, run_import):
     text = rows(",", '"Smith, Jones & Co"', '"Two\nLines"', "After Break")
     result, summary = run_import(write(tmp_path / "b.csv", text))
     assert summary["rows_read"] == 3
-    assert stored(db, "SELECT name, source_row FROM customers ORDER BY source_row") == [
+    assert query(db, "SELECT name, source_row FROM customers ORDER BY source_row") == [
         ("Smith, Jones & Co", 2),
         ("After Break", 4),
     ]
-    [(rule, row)] = stored(db, "SELECT rule, source_row FROM rejections")
+    [(rule, row)] = query(db, "SELECT rule, source_row FROM rejections")
     assert (rule, row) == ("name_control_characters", 3)
 
 
@@ -157,7 +148,7 @@ def test_decimal_comma_applies_in_semicolon_files_and_is_never_guessed(
     path = write(tmp_path / "b.csv", text)
     args = ["import", str(path), "--reference", str(reference_path), "--json"]
     summary = json.loads(onboard(*args, *([flag] if flag else [])).stdout)
-    limits = [str(r[0]) for r in stored(db, "SELECT credit_limit FROM customers")]
+    limits = [str(r[0]) for r in query(db, "SELECT credit_limit FROM customers")]
     assert limits == ([stored_limit] if stored_limit else [])
     assert list(summary["rules"]) == ([rule] if rule else [])
     comma = flag == "--decimal-comma" or (flag is None and ";" in text.splitlines()[0])
@@ -181,11 +172,11 @@ def test_blank_lines_and_delimiter_only_lines_are_skipped_and_counted(tmp_path, 
     )
     result, summary = run_import(write(tmp_path / "b.csv", text))
     assert (summary["rows_read"], summary["blank_rows"], summary["rows_accepted"]) == (2, 3, 2)
-    assert stored(db, "SELECT name, source_row FROM customers ORDER BY 2") == [
+    assert query(db, "SELECT name, source_row FROM customers ORDER BY 2") == [
         ("Ann Co", 2),
         ("Bob Co", 6),
     ]
-    assert stored(db, "SELECT rows_read, blank_rows FROM batches") == [(2, 3)]
+    assert query(db, "SELECT rows_read, blank_rows FROM batches") == [(2, 3)]
 
 
 def test_more_fields_than_the_header_is_malformed_and_fewer_are_empty(tmp_path, db, run_import):
@@ -195,7 +186,7 @@ def test_more_fields_than_the_header_is_malformed_and_fewer_are_empty(tmp_path, 
     )
     result, summary = run_import(write(tmp_path / "b.csv", text))
     assert summary["rows_accepted"] == 1
-    found = stored(db, "SELECT source_row, rule, message FROM rejections ORDER BY 1, 2")
+    found = query(db, "SELECT source_row, rule, message FROM rejections ORDER BY 1, 2")
     assert found[0][:2] == (3, "malformed_row")
     assert "extra values: surplus | more" in found[0][2]
     assert {r[1] for r in found if r[0] == 4} == {
@@ -205,7 +196,7 @@ def test_more_fields_than_the_header_is_malformed_and_fewer_are_empty(tmp_path, 
         "balance_control_required",
         "currency_required",
     }
-    original = json.loads(stored(db, "SELECT original FROM rejections WHERE source_row = 3")[0][0])
+    original = json.loads(query(db, "SELECT original FROM rejections WHERE source_row = 3")[0][0])
     assert original["name"] == "Extra Co" and original["__extra__"] == "surplus | more"
 
 
@@ -239,7 +230,7 @@ def test_unreadable_files_are_refused_with_one_line(
     assert line.startswith(f"onboard: error: {path}: ")
     assert reason in line
     assert "Traceback" not in result.output
-    assert stored(db, "SELECT count(*) FROM customers UNION ALL SELECT count(*) FROM batches") == [
+    assert query(db, "SELECT count(*) FROM customers UNION ALL SELECT count(*) FROM batches") == [
         (0,),
         (0,),
     ]
@@ -254,7 +245,7 @@ def test_map_reads_a_senders_header_as_a_column(tmp_path, db, onboard, reference
         "import", str(path), "--reference", str(reference_path), "--map", "Client=name"
     )
     assert result.exit_code == 0
-    assert stored(db, "SELECT name FROM customers") == [("Ann Co",)]
+    assert query(db, "SELECT name FROM customers") == [("Ann Co",)]
 
 
 def test_map_to_an_unknown_column_is_a_usage_error(tmp_path, onboard, reference_path):
@@ -290,9 +281,9 @@ def test_text_dates_are_never_guessed(
     path = write(tmp_path / "b.csv", text)
     extra = ["--date-format", date_format] if date_format else []
     onboard("import", str(path), "--reference", str(reference_path), *extra)
-    dates = [str(r[0]) for r in stored(db, "SELECT created_on FROM customers")]
+    dates = [str(r[0]) for r in query(db, "SELECT created_on FROM customers")]
     assert dates == ([stored_date] if stored_date else [])
-    messages = stored(db, "SELECT rule, message FROM rejections")
+    messages = query(db, "SELECT rule, message FROM rejections")
     assert [m[0] for m in messages] == ([rule] if rule else [])
     if rule and not date_format:
         assert "--date-format %d/%m/%Y" in messages[0][1]
@@ -312,7 +303,7 @@ def test_a_folder_imports_each_supported_file_as_its_own_batch(tmp_path, db, run
         ("b.csv", "committed"),
         ("c.csv", "refused"),
     ]
-    assert stored(
+    assert query(
         db, "SELECT source, name FROM customers JOIN batches USING (batch_id) ORDER BY batch_id"
     ) == [(str(folder / "a.csv"), "Ann Co"), (str(folder / "b.csv"), "Bob Co")]
 
@@ -372,7 +363,7 @@ def test_workbook_values_arrive_as_typed(tmp_path, db, run_import, date_1904):
     result, summary = run_import(path)
     assert summary["rows_accepted"] == 2, result.output
     assert "sheet 'Customers' (2 of 2), header on row 3" in summary["notes"]
-    assert stored(
+    assert query(
         db,
         "SELECT name, credit_limit::VARCHAR, created_on::VARCHAR, source_row "
         "FROM customers ORDER BY source_row",
@@ -388,7 +379,7 @@ def test_a_workbook_sent_with_a_csv_name_still_reads(tmp_path, db, run_import):
     renamed = path.rename(tmp_path / "batch.csv")
     result, summary = run_import(renamed)
     assert summary["rows_accepted"] == 1
-    assert stored(db, "SELECT name, source_row FROM customers") == [("Ann Co", 4)]
+    assert query(db, "SELECT name, source_row FROM customers") == [("Ann Co", 4)]
 
 
 def test_a_sheet_without_the_required_columns_is_refused(tmp_path, db, onboard, reference_path):
@@ -436,9 +427,9 @@ def test_a_large_file_streamed_in_chunks_stores_what_a_whole_read_stores(
         )
         summary = json.loads(result.stdout)
         tables = (
-            stored(db, "SELECT name, source_row, current_period_end FROM customers ORDER BY 2"),
-            stored(db, "SELECT source_row, rule, message FROM rejections ORDER BY 1, 2"),
-            stored(db, "SELECT rows_read, rows_accepted, rows_rejected, blank_rows FROM batches"),
+            query(db, "SELECT name, source_row, current_period_end FROM customers ORDER BY 2"),
+            query(db, "SELECT source_row, rule, message FROM rejections ORDER BY 1, 2"),
+            query(db, "SELECT rows_read, rows_accepted, rows_rejected, blank_rows FROM batches"),
         )
         return summary, tables
 

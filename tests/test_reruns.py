@@ -15,24 +15,14 @@ from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
 
-import duckdb
 import pytest
 
-from conftest import HEADER, SAMPLE
+from conftest import HEADER, SAMPLE, query
 from pipeline.columns import header_key
 
 AS_OF = "2026-11-26"
 NEXT_DAY = "2026-11-27"
 HEADERS = HEADER.split(",")
-
-
-def query(db, sql: str, *params) -> list[tuple]:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 def line(cells, delimiter: str = ",") -> str:
