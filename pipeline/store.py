@@ -186,7 +186,9 @@ def open_existing(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyCo
 
 def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
     """The stored customers (name_key, created_on) among the name keys `keys`."""
-    batch_keys = pl.DataFrame({"name_key": keys.drop_nulls().unique()})  # noqa: F841 (scanned)
+    if not con.execute("SELECT 1 FROM customers LIMIT 1").fetchall():
+        return pl.DataFrame(schema={"name_key": pl.String, "created_on": pl.Date})
+    batch_keys = _arrow(pl.DataFrame({"name_key": keys.drop_nulls().unique()}))  # noqa: F841
     return con.sql(
         "SELECT c.name_key, c.created_on FROM customers c JOIN batch_keys b USING (name_key)"
     ).pl()

@@ -51,7 +51,7 @@ def validate(
     else:
         failures = pl.DataFrame(schema={ROW: pl.UInt32, "rule": pl.String, "column": pl.String})
     rows = typed.with_row_index(ROW)
-    accepted = rows.join(failures.select(ROW).unique(), on=ROW, how="anti").drop(ROW)
+    accepted = typed.filter(~pl.int_range(typed.height).is_in(failures[ROW].implode()))
     context = Context(reference, as_of, decimal_comma, date_format)
     return Validation(
         accepted.drop("name_repeated"), _rejections(failures, rows, context, repeated)
@@ -130,8 +130,10 @@ def _cells_in_error(
 
 def repeated_names(keys: pl.DataFrame) -> pl.DataFrame:
     """For each name that stands on several rows (of `keys`: name_key, source_row), the rows."""
-    keys = keys.select("name_key", SOURCE_ROW)
-    repeated = keys.filter(pl.col("name_key").is_duplicated() & pl.col("name_key").is_not_null())
+    keys = keys.select("name_key", SOURCE_ROW).filter(pl.col("name_key").is_not_null())
+    # Hashes find the candidates fast; the names themselves decide among those few.
+    candidates = keys.filter(pl.col("name_key").hash().is_duplicated())
+    repeated = candidates.filter(pl.col("name_key").is_duplicated())
     return repeated.group_by("name_key").agg(all_rows=pl.col(SOURCE_ROW))
 
 
