@@ -29,7 +29,7 @@ TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
 FORMULA_GUARD = r"^'([=+\-@\t\r])"  # the `'` a fix file puts before formula-like text
 MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
 STREAM_BYTES = 256 << 20  # text files larger than this are imported in chunks
-CHUNK_ROWS = 250_000  # rows of a chunk of a streamed file
+CHUNK_ROWS = 250_000  # rows checked and written at a time
 STREAM_EXTRA_FIELDS = 8  # room for rows longer than the header in a streamed file
 _POSITION = "__position__"  # a record's 0-based line in the grid
 _SNIFF = 64 * 1024
@@ -51,7 +51,8 @@ class ReadResult:
     def chunks(self) -> Iterator[tuple[pl.DataFrame, int]]:
         """The records in order, in chunks of at most CHUNK_ROWS: (records, blank rows dropped)."""
         if self.scan is None:
-            yield self.frame, self.blank_rows
+            for offset in range(0, max(self.frame.height, 1), CHUNK_ROWS):
+                yield self.frame.slice(offset, CHUNK_ROWS), self.blank_rows if not offset else 0
             return
         names = _unique_names(self.headers)
         try:

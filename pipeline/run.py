@@ -5,6 +5,8 @@ run the same `_check` and write through `store.write_batch`, one transaction per
 """
 
 import hashlib
+import queue
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -93,14 +95,13 @@ def import_file(
             read = read_batch(path, options, header_matcher(fields, options.renames))
             columns = map_columns(str(path), read.headers, fields, options.renames)
             result.ignored_columns = list(columns.ignored)
-            repeated = _repeated_in_stream(read, columns) if read.frame is None else None
         decimal_comma = options.decimal_comma
         if decimal_comma is None:
             decimal_comma = read.delimiter == ";"
             # recorded with the batch, so a retry and a fix file read amounts the same way
             options = replace(options, decimal_comma=decimal_comma)
         result.notes = [*read.notes, "decimal comma" if decimal_comma else "decimal point"]
-        _run(result, read, columns, reference, options, con, clock, started, repeated)
+        _run(result, read, columns, reference, options, con, clock, started)
     except FileRefused as e:
         result.status, result.exit_code, result.error = "refused", 2, str(e)
     except OnboardError as e:
@@ -145,31 +146,35 @@ def _run(
     con: duckdb.DuckDBPyConnection,
     clock: "_Clock",
     started: datetime,
-    repeated: pl.DataFrame | None = None,
     retry: bool = False,
 ) -> None:
     """Check the records chunk by chunk and write them in one transaction (none on a dry run).
 
-    A retry writes only the rows that pass now: the others stay open in the batch retried.
+    Names are looked up once for the whole batch: repeated within it, stored before it. While
+    a chunk is checked, the one before is written on a second thread. A retry writes only the
+    rows that pass now: the others stay open in the batch retried.
     """
-    writer = None
-    if not options.dry_run:
-        writer = store.BatchWriter(con, result.retry_of)
+    with clock("validate"):
+        keys = _name_keys(read, columns)
+        repeated = repeated_names(keys)
+        stored = store.existing_customers(con, keys["name_key"])
+        del keys
+    writer = None if options.dry_run else store.BatchWriter(con, result.retry_of)
+    background = _Background(writer)
     try:
         reasons = []
         for records, blank in read.chunks():
             result.blank_rows += blank
             clock.rows = (clock.rows or 0) + records.height
-            checked = _check(records, columns, reference, options, con, clock, repeated)
+            checked = _check(records, columns, reference, options, clock, repeated, stored)
             result.rows_read += records.height
             result.rows_accepted += checked.customers.height
             result.rows_skipped += checked.rows_skipped
             result.rows_updated += checked.replaces.len()
             reasons.append(_reason_counts(checked.rejections))
-            if writer:
-                with clock("write"):
-                    rejections = None if retry else checked.rejections
-                    writer.add(checked.customers, rejections, checked.replaces)
+            rejections = None if retry else checked.rejections
+            background.submit(checked.customers, rejections, checked.replaces)
+        background.close()
         result.rows_rejected = result.rows_read - result.rows_accepted - result.rows_skipped
         result.rules, result.top_reasons = _summarize(reasons)
         if retry:
@@ -181,18 +186,67 @@ def _run(
                 batch = replace(batch, headers=read.headers, reason=reason)
                 result.batch_id = writer.finish(batch)
             writer = None
-        elif writer:
-            writer.abort()
-            writer = None
     except duckdb.Error as e:
         raise OnboardError(f"writing the batch failed, nothing was written: {e}") from e
     finally:
+        background.close(raise_error=False)
+        result.timings["write"] = round(result.timings.get("write", 0) + background.seconds, 4)
         if writer:
             writer.abort()
     result.status = status
     result.exit_code = 1 if status == "refused" else 0
     if status == "refused":
         result.error = f"{result.source}: batch {result.batch_id} refused: {reason}"
+
+
+class _Background:
+    """Writes chunks on a second thread, one chunk ahead at most: DuckDB and polars both
+    release the GIL, so writing one chunk overlaps checking the next. Without a writer (a dry
+    run) it does nothing. An error in the thread is raised in the caller at the next step."""
+
+    def __init__(self, writer: store.BatchWriter | None):
+        self.writer = writer
+        self.seconds = 0.0
+        self.error: BaseException | None = None
+        self.queue: queue.Queue = queue.Queue(maxsize=1)
+        self.thread = threading.Thread(target=self._loop, daemon=True) if writer else None
+        if self.thread:
+            self.thread.start()
+
+    def submit(self, *chunk) -> None:
+        if self.error:
+            raise self.error
+        if self.thread:
+            self.queue.put(chunk)
+
+    def close(self, raise_error: bool = True) -> None:
+        if self.thread and self.thread.is_alive():
+            self.queue.put(None)
+            self.thread.join()
+        if raise_error and self.error:
+            raise self.error
+
+    def _loop(self) -> None:
+        while (chunk := self.queue.get()) is not None:
+            if self.error:
+                continue  # drain: the caller stops at its next step
+            start = time.perf_counter()
+            try:
+                self.writer.add(*chunk)
+            except BaseException as e:  # handed to the caller
+                self.error = e
+            self.seconds += time.perf_counter() - start
+
+
+def _name_keys(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
+    """Every record's name key and source_row (a streamed file: one pass over its names)."""
+    name = name_key(blank_to_null(pl.nth(columns.columns["name"]))).alias("name_key")
+    if read.frame is not None:
+        return read.frame.select(name, pl.col(SOURCE_ROW))
+    try:
+        return read.scan().select(name, pl.col(SOURCE_ROW)).collect(engine="streaming")
+    except pl.exceptions.ComputeError as e:
+        raise FileRefused(read.source, f"cannot read the file as CSV: {e}") from None
 
 
 def _verdict(result: BatchResult, options: RunOptions, retry: bool) -> tuple[str, str | None]:
@@ -210,24 +264,14 @@ def _verdict(result: BatchResult, options: RunOptions, retry: bool) -> tuple[str
     return "committed", None
 
 
-def _repeated_in_stream(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
-    """The names repeated anywhere in a streamed file: one pass over its name column."""
-    name = blank_to_null(pl.nth(columns.columns["name"]))
-    keys = read.scan().select(name_key(name).alias("name_key"), pl.col(SOURCE_ROW))
-    try:
-        return repeated_names(keys.collect(engine="streaming"))
-    except pl.exceptions.ComputeError as e:
-        raise FileRefused(read.source, f"cannot read the file as CSV: {e}") from None
-
-
 def _check(
     records: pl.DataFrame,
     columns: ColumnMap,
     reference: Reference,
     options: RunOptions,
-    con: duckdb.DuckDBPyConnection,
     clock: "_Clock",
-    repeated: pl.DataFrame | None,
+    repeated: pl.DataFrame,
+    stored: pl.DataFrame,
 ) -> _Checked:
     decimal_comma = bool(options.decimal_comma)
     with clock("parse"):
@@ -235,7 +279,7 @@ def _check(
             records, columns, reference, options.as_of, decimal_comma, options.date_format
         )
     with clock("validate"):
-        stored = store.existing_customers(con, typed["name_key"])
+        stored = stored.join(typed.select("name_key"), on="name_key", how="semi")
         skipped = typed.join(stored, on="name_key", how="semi")
         if options.on_existing == "skip":
             typed = typed.join(stored, on="name_key", how="anti")

@@ -434,13 +434,15 @@ def test_a_large_file_streamed_in_chunks_stores_what_a_whole_read_stores(
         return summary, tables
 
     whole_summary, whole = imported("whole.duckdb")
-    monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
     monkeypatch.setattr(pipeline.read, "CHUNK_ROWS", 3)
+    chunked_summary, chunked = imported("chunked.duckdb")
+    monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
     streamed_summary, streamed = imported("streamed.duckdb")
+    assert chunked == whole
     assert streamed == whole
     assert whole[2] == [(10, 4, 6, 1)]
     assert "the name 'Ann Co' is also on row(s) 5 of this file; names must be unique" in [
         m for _, _, m in whole[1]
     ]
-    assert streamed_summary["rules"] == whole_summary["rules"]
+    assert streamed_summary["rules"] == chunked_summary["rules"] == whole_summary["rules"]
     assert streamed_summary["timings"].keys() == whole_summary["timings"].keys()
