@@ -365,7 +365,7 @@ def _summary(result) -> str:
         )
     if result.status == "nothing_to_retry":
         return f"batch {result.retry_of}: no open rejections to retry"
-    if result.batch_id is None and result.status in ("refused", "failed"):
+    if result.status == "failed" or (result.status == "refused" and result.batch_id is None):
         return f"{result.source}: {result.status}, nothing imported"
     what = {
         "committed": f"batch {result.batch_id} committed",

@@ -1,9 +1,11 @@
 """One batch, start to end: read -> parse -> validate -> periods -> store.
 
 `import_file` imports a file; `retry_batch` re-checks a stored batch's open rejections. Both
-run the same `_check` and write through `store.write_batch`, one transaction per batch.
+run the same `_run`: records checked chunk by chunk (`_check`) and written through one
+`store.BatchWriter`, one transaction per batch.
 """
 
+import contextlib
 import hashlib
 import queue
 import threading
@@ -106,7 +108,23 @@ def import_file(
         result.status, result.exit_code, result.error = "refused", 2, str(e)
     except OnboardError as e:
         result.status, result.exit_code, result.error = "failed", e.exit_code, f"{path}: {e}"
+        if not options.dry_run:
+            _record_failure(result, options, con, started, str(e))
     return result
+
+
+def _record_failure(result, options, con, started, reason: str) -> None:
+    """A `failed` row in `batches`, for the audit; nothing else of the batch was written."""
+    failed = replace(
+        _batch_row(result, "failed", options, started),
+        rows_read=0,
+        rows_accepted=0,
+        rows_rejected=0,
+        rows_skipped=0,
+        reason=reason,
+    )
+    with contextlib.suppress(duckdb.Error):
+        result.batch_id = store.write_batch(con, failed)
 
 
 def retry_batch(

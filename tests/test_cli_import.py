@@ -239,17 +239,22 @@ def test_a_failed_write_leaves_nothing_and_exits_1(onboard, db, batch, reference
 
     def broken(self, customers=None, rejections=None, replaces=None):
         # The real code runs; its last insert breaks a NOT NULL rule after the others went in.
-        return real_add(self, customers, rejections.with_columns(rule=None), replaces)
+        if rejections is not None:
+            rejections = rejections.with_columns(rule=None)
+        return real_add(self, customers, rejections, replaces)
 
     monkeypatch.setattr(store.BatchWriter, "add", broken)
     result = onboard("import", str(path))
     assert result.exit_code == 1
     assert "writing the batch failed, nothing was written" in result.stderr
+    assert "failed, nothing imported" in result.stdout
     assert query(
         db,
-        "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM batches), "
-        "(SELECT count(*) FROM rejections)",
-    ) == [(0, 0, 0)]
+        "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM rejections)",
+    ) == [(0, 0)]
+    [(status, rows, reason)] = query(db, "SELECT status, rows_read, reason FROM batches")
+    assert (status, rows) == ("failed", 0)
+    assert "NOT NULL" in reason
 
 
 def test_batches_command_lists_counts(onboard, reference_path):
