@@ -37,12 +37,11 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import FileRefused
-from pipeline.read import ReadResult, _from_grid, blank_cell
+from pipeline.read import WORKBOOK_EXTENSIONS, ReadResult, _from_grid, blank_cell
 
 HEADER_ROWS = 20  # rows searched for the header, from the first non-blank one
 TIME_LIMIT = 60.0  # seconds a workbook may take to read
 MEMORY_LIMIT = 4 << 30  # bytes of address space the reader may take beyond its own start
-WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 
 _ERROR_TEXT = {
     "Div0": "#DIV/0!",
@@ -91,7 +90,7 @@ def read_workbook(
     grid = grid.select(c for c in grid.columns if _kept(grid[c]))
     result = _from_grid(grid, source, header_row=header + 1)
     note = f"sheet {names[index]!r} ({index + 1} of {len(names)}), header on row {header + 1}"
-    return ReadResult(result.frame, result.headers, result.blank_rows, (note,))
+    return ReadResult(result.frame, result.headers, result.blank_rows, (note,), source=source)
 
 
 def _sheet_index(source: str, names: list[str], sheet: str | int) -> int:
@@ -299,7 +298,7 @@ def _open(path: Path):
     import fastexcel
 
     try:
-        if path.suffix.lower() in WORKBOOK_SUFFIXES:
+        if path.suffix.lower() in WORKBOOK_EXTENSIONS:
             return fastexcel.read_excel(str(path))
         data = path.read_bytes()  # a workbook under another name: calamine sniffs the content
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k" in data:

@@ -63,6 +63,12 @@ class ReadResult:
             if "invalid utf-8" in str(e).lower():
                 reason = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
                 raise FileRefused(self.source, reason) from None
+            if "more fields" in str(e):
+                reason = (
+                    f"a row has more than {STREAM_EXTRA_FIELDS} fields beyond the header; "
+                    "check the delimiter and quotes"
+                )
+                raise FileRefused(self.source, reason) from None
             raise FileRefused(self.source, _csv_problem(e)) from None
 
 
