@@ -110,8 +110,10 @@ def _renames(ctx, param, values: tuple[str, ...]) -> dict[str, str]:
 
 
 def _date_format(ctx, param, value: str | None) -> str | None:
+    if value is not None and value.lower() in ("dmy", "mdy"):
+        return value.lower()
     if value is not None and "%" not in value:
-        raise click.BadParameter(f"{value!r} has no % fields; write it like %d/%m/%Y")
+        raise click.BadParameter(f"{value!r}: give a strftime layout like %d/%m/%Y, or dmy / mdy")
     return value
 
 
@@ -197,8 +199,9 @@ lock_timeout_option = click.option(
     "--date-format",
     callback=_date_format,
     metavar="LAYOUT",
-    help="created_on layout besides ISO dates, in strftime terms, e.g. %d/%m/%Y.  "
-    "[default: ISO dates only; other text dates are rejected, never guessed]",
+    help="created_on layout besides ISO dates, in strftime terms, e.g. %d/%m/%Y; or dmy / "
+    "mdy: any common layout (3.4.2026, 03/04/26, 3 April 2026) with the day or the month "
+    "first.  [default: ISO dates only; other text dates are rejected, never guessed]",
 )
 @click.option(
     "--on-existing",

@@ -8,8 +8,9 @@ the distinct values through `replace_strict`, never per row.
 
 import functools
 import zoneinfo
-from datetime import date
+from datetime import date, datetime
 
+import dateutil.parser
 import iso4217
 import polars as pl
 
@@ -35,6 +36,7 @@ PERIOD_LABELS = {
     "6": "30_days",
 }
 BALANCE_CONTROLS = ("prepaid", "postpaid")
+DATE_ORDERS = {"dmy": True, "mdy": False}  # --date-format dmy|mdy: is the day first?
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
 _AMOUNT = r"^[+-]?(\d{1,18}(\.\d*)?|\.\d+)$"
 
@@ -94,14 +96,7 @@ def parse(
         **{c: _by_distinct(frame, c, lookup, pl.String) for c, lookup in lookups.items()},
         created_on=pl.when(pl.col(text_column("created_on")).is_null())
         .then(pl.lit(as_of))
-        .otherwise(
-            _by_distinct(
-                frame,
-                "created_on",
-                lambda t: pl.when(t.is_null()).then(pl.lit(as_of)).otherwise(_date(t, date_format)),
-                pl.Date,
-            )
-        ),
+        .otherwise(_created_on(frame, as_of, date_format)),
         **{
             f"{amount}{suffix}": make(blank_to_null(pl.col(text_column(amount))), decimal_comma)
             for amount in ("credit_limit", "available_funds")
@@ -121,16 +116,39 @@ def parse(
     )
 
 
+def _created_on(frame: pl.DataFrame, as_of: date, date_format: str | None) -> pl.Expr:
+    """ISO dates, or the `date_format` layout; with `dmy`/`mdy`, any common layout in that
+    order (python-dateutil, once per distinct text)."""
+    created = _by_distinct(
+        frame,
+        "created_on",
+        lambda t: pl.when(t.is_null()).then(pl.lit(as_of)).otherwise(_date(t, date_format)),
+        pl.Date,
+    )
+    if date_format not in DATE_ORDERS:
+        return created
+    day_first = DATE_ORDERS[date_format]
+    flexible = PerValue(lambda text: _flexible_date(text, day_first))
+    return created.fill_null(_by_distinct(frame, "created_on", flexible, pl.Date))
+
+
 def name_key(name: pl.Expr) -> pl.Expr:
     """How names compare for uniqueness: trimmed, inner spaces collapsed, case ignored."""
     return name.str.replace_all(r"\s+", " ").str.to_lowercase()
 
 
 def _by_distinct(frame: pl.DataFrame, column: str, make, dtype) -> pl.Expr:
-    """`make(text)` computed once per distinct text of `column`, then mapped onto every row."""
+    """`make(text)` computed once per distinct text of `column`, then mapped onto every row.
+
+    `make` builds a polars expression, or is a `PerValue` function of one text (Python, still
+    once per distinct value).
+    """
     text = text_column(column)
     distinct = frame.select(pl.col(text).unique().drop_nulls())
-    values = distinct.select(make(blank_to_null(pl.col(text)))).to_series()
+    if isinstance(make, PerValue):
+        values = pl.Series([make(v) for v in distinct.to_series()], dtype=dtype)
+    else:
+        values = distinct.select(make(blank_to_null(pl.col(text)))).to_series()
     return pl.col(text).replace_strict(
         distinct.to_series(), values, default=None, return_dtype=dtype
     )
@@ -153,13 +171,39 @@ def _decimals(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
     return text.str.extract(mark + r"(\d*?)0*$").str.len_chars().fill_null(0)
 
 
+class PerValue:
+    """A function of one cell's text, for `_by_distinct` to apply once per distinct value."""
+
+    def __init__(self, function):
+        self.function = function
+
+    def __call__(self, value: str):
+        return self.function(value)
+
+
+def _flexible_date(text: str, day_first: bool) -> date | None:
+    """A date in any common layout (python-dateutil) with the day-month order given, or None.
+
+    A date with a part missing (`March 2026`) is None, not completed from today.
+    """
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        one = dateutil.parser.parse(text, dayfirst=day_first, default=datetime(2001, 1, 1))
+        two = dateutil.parser.parse(text, dayfirst=day_first, default=datetime(2002, 2, 2))
+    except (ValueError, OverflowError):
+        return None
+    return one.date() if one.date() == two.date() else None
+
+
 def _date(text: pl.Expr, date_format: str | None) -> pl.Expr:
     """An ISO date (also what workbook date cells become, with the time of a datetime cell), or
     one in the `date_format` layout."""
     iso = pl.when(text.str.contains(ISO_DATE)).then(
         text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     )
-    if date_format is None:
+    if date_format is None or date_format in DATE_ORDERS:
         return iso
     return iso.fill_null(text.str.to_date(date_format, strict=False))
 

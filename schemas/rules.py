@@ -26,7 +26,10 @@ class Context:
 
 
 def _date_message(ctx: Context) -> pl.Expr:
-    if ctx.date_format:
+    if ctx.date_format in ("dmy", "mdy"):
+        order = "day" if ctx.date_format == "dmy" else "month"
+        hint = f"write it as YYYY-MM-DD, or as a full date with the {order} first"
+    elif ctx.date_format:
         hint = f"write it as YYYY-MM-DD or in the layout {ctx.date_format} given by --date-format"
     else:
         hint = (

@@ -272,6 +272,12 @@ def test_a_column_given_twice_is_refused(tmp_path, db, onboard, reference_path):
         ("03/04/2026", "%d/%m/%Y", "2026-04-03", None),
         ("03/04/2026", "%m/%d/%Y", "2026-03-04", None),
         ("31/02/2026", "%d/%m/%Y", None, "created_on_invalid"),
+        ("3.4.2026", "dmy", "2026-04-03", None),
+        ("03/04/26", "mdy", "2026-03-04", None),
+        ("3 April 2026", "dmy", "2026-04-03", None),
+        ("2026-11-03", "dmy", "2026-11-03", None),
+        ("March 2026", "dmy", None, "created_on_invalid"),
+        ("31/02/2026", "dmy", None, "created_on_invalid"),
     ],
 )
 def test_text_dates_are_never_guessed(
