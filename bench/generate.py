@@ -32,19 +32,7 @@ ZONES = [
 ]
 PERIODS = ["Daily", "Weekly", "Semimonthly", "Monthly", "Monthly (anniversary)", "30 days"]
 CURRENCIES = ["USD", "EUR", "CZK", "JPY", "BHD"]
-REFERENCE = """currencies = ["USD", "EUR", "CZK", "JPY", "BHD"]
-business_models = ["Hosted IP PBX", "Internet access"]
-
-[[customer_classes]]
-name = "Retail"
-
-[[customer_classes]]
-name = "Business"
-[[customer_classes.custom_fields]]
-name = "tax_id"
-mandatory = true
-pattern = "^[A-Z]{2}[0-9]{6,10}$"
-"""
+REFERENCE = Path(__file__).resolve().parent.parent / "sample_data" / "reference.toml"
 
 
 def generate(rows: int, seed: int = 7, defect_rate: float = 0.03) -> pl.DataFrame:
@@ -124,7 +112,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args()
     generate(args.rows, args.seed).write_csv(args.out)
-    args.out.with_name("reference.toml").write_text(REFERENCE)
+    args.out.with_name("reference.toml").write_text(REFERENCE.read_text())
 
 
 if __name__ == "__main__":
