@@ -67,6 +67,9 @@ class _Group(click.Group):
             if ctx.params.get("debug"):
                 raise
             raise _Failure(str(e), e.exit_code) from e
+        except click.UsageError as e:
+            where = f" (see {e.ctx.command_path} --help)" if e.ctx else ""
+            raise _Failure(e.format_message() + where, e.exit_code) from e
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except Exception as e:

@@ -180,6 +180,9 @@ def test_env_var_names_the_database(tmp_path, batch, reference_path, monkeypatch
     [
         (["import", "missing.csv"], "no stored reference: pass --reference FILE"),
         (["import", "x.csv", "--as-of", "26.11.2026"], "is not a date; write it as YYYY-MM-DD"),
+        (["imprt", "x.csv"], "No such command 'imprt'. Did you mean 'import'?"),
+        (["import"], "Missing argument 'PATHS...'"),
+        (["import", "x.csv", "--max-rejected", "lots"], "give a number of rows (10)"),
         (["rejections", "1"], "no such database"),
         (["reference", "show"], "no such database"),
     ],
@@ -187,7 +190,9 @@ def test_env_var_names_the_database(tmp_path, batch, reference_path, monkeypatch
 def test_usage_errors_exit_2_with_one_line(onboard, args, message):
     result = onboard(*args)
     assert result.exit_code == 2
-    assert message in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("onboard: error: ")
+    assert message in line
     assert "Traceback" not in result.output
 
 
