@@ -13,12 +13,13 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
+from conftest import CORPUS, query
 from pipeline import excel
 from pipeline.columns import REQUIRED, header_matcher
 from pipeline.errors import FileRefused
 from pipeline.excel import read_workbook
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "excel-oddities"
+CORPUS_FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".xls", ".xlsx", ".xlsb", ".ods"))
 IS_HEADER = header_matcher(())
 ANY_ROW = any  # corpus files are not batches: any row with a cell is a header
 
@@ -320,3 +321,22 @@ def test_corpus_header_below_notes():
     assert result.headers == ["Columns", "Column A", "Column B", "Column C"]
     assert result.frame.drop("__extra__").rows() == [("put data here", "1", "2", "3", 10)]
     assert result.notes == ("sheet 'Sheet1' (1 of 1), header on row 9",)
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in CORPUS_FILES))
+def test_every_corpus_file_is_refused_by_import_with_one_line_and_nothing_written(
+    name, onboard, db, reference_path
+):
+    # None of them is a customer batch: each must end as a clean refusal, never a traceback.
+    path = next(p for p in CORPUS_FILES if p.name == name)
+    started = time.perf_counter()
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert time.perf_counter() - started < 20
+    assert result.exit_code == 2
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"onboard: error: {path}: ")
+    assert "Traceback" not in result.output
+    assert query(db, "SELECT count(*) FROM batches UNION ALL SELECT count(*) FROM customers") == [
+        (0,),
+        (0,),
+    ]
