@@ -139,6 +139,9 @@ def _read_text(
     text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
     if "\n" not in text and "\r" not in text and _size(data) > MAX_LINE:
         raise FileRefused(source, "no line break in the first MiB: not a CSV file")
+    if "\n" not in text and "\r" in text:  # old Mac line ends (CR alone): made LF
+        data = (data if isinstance(data, bytes) else data.read_bytes()).replace(b"\r", b"\n")
+        text = text.replace("\r", "\n")
     delimiter = options.delimiter or _detect_delimiter(text)
     header_fields = len(next(csv.reader(io.StringIO(text), delimiter=delimiter), []))
     notes = ("gzip",) * compressed + (f"encoding {encoding}", f"delimiter {_NAMES[delimiter]}")
@@ -275,6 +278,15 @@ def _from_grid(
     headers = [("" if h is None else str(h)).strip() for h in grid.row(0)[:header_fields]]
     if not any(headers):
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
+    cells = grid.columns[:header_fields]
+    empty = {  # no header and no value: trailing delimiters, not data
+        c
+        for c, h in zip(cells, headers, strict=True)
+        if not h and grid[c].null_count() >= grid.height - 1
+    }
+    if empty:
+        headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
+        grid, header_fields = grid.drop(empty), header_fields - len(empty)
     names = _unique_names(headers)
     positioned = grid.with_row_index(_POSITION, offset=header_row - 1).slice(1)
     kept, blank = _drop_blank(_records(positioned, names, header_fields), names)

@@ -452,3 +452,30 @@ def test_a_large_file_streamed_in_chunks_stores_what_a_whole_read_stores(
     ]
     assert streamed_summary["rules"] == chunked_summary["rules"] == whole_summary["rules"]
     assert streamed_summary["timings"].keys() == whole_summary["timings"].keys()
+
+
+def test_old_mac_line_ends_read_as_lines(tmp_path, db, run_import):
+    path = write(tmp_path / "b.csv", rows(",", "Ann Co", "Bob Co").replace("\r\n", "\r"))
+    result, summary = run_import(path)
+    assert summary["rows_accepted"] == 2, result.output
+    assert query(db, "SELECT name, source_row FROM customers ORDER BY 2") == [
+        ("Ann Co", 2),
+        ("Bob Co", 3),
+    ]
+
+
+def test_trailing_delimiters_make_no_unnamed_columns(tmp_path, db, run_import):
+    text = rows(",", "Ann Co").replace("\r\n", ",,\r\n")
+    result, summary = run_import(write(tmp_path / "b.csv", text))
+    assert summary["rows_accepted"] == 1
+    assert summary["ignored_columns"] == []
+    assert result.stderr == ""
+
+
+def test_an_unnamed_column_with_values_is_named_in_a_warning(tmp_path, run_import):
+    row = ROW.format(name="Ann Co", d=",", limit="1")
+    text = f"{HEADER},\r\n{row},note\r\n"
+    result, summary = run_import(write(tmp_path / "b.csv", text))
+    assert summary["rows_accepted"] == 1
+    assert summary["ignored_columns"] == ["(unnamed column 12)"]
+    assert "'(unnamed column 12)' is not a known column and was ignored" in result.stderr
