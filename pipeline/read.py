@@ -282,7 +282,7 @@ def _from_grid(
     empty = {  # no header and no value: trailing delimiters, not data
         c
         for c, h in zip(cells, headers, strict=True)
-        if not h and grid[c].null_count() >= grid.height - 1
+        if not h and grid[c].slice(1).null_count() == grid.height - 1
     }
     if empty:
         headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
