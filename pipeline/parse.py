@@ -63,13 +63,15 @@ def parse(
     as_of: date,
     decimal_comma: bool = False,
     date_format: str | None = None,
+    name_keys: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Typed customer columns from a frame of text columns (see `pipeline.read`).
 
     Keeps `source_row`, and each column's text as `<column>__text`. Columns the file lacks are
     null. `created_on` defaults to `as_of` when empty; a prepaid customer's `available_funds`
     to 0. With `decimal_comma`, amounts are written `1500,50`; `date_format` (strftime) is a
-    layout accepted for created_on besides ISO dates.
+    layout accepted for created_on besides ISO dates. `name_keys`: the rows' name keys, when
+    the caller has worked them out already.
     """
     sources = {**columns.columns, **columns.custom}
     texts = [
@@ -92,7 +94,7 @@ def parse(
     name = blank_to_null(pl.col(text_column("name")))
     typed = frame.with_columns(
         name=name,
-        name_key=name_key(name),
+        name_key=name_key(name) if name_keys is None else name_keys,
         **{c: _by_distinct(frame, c, lookup, pl.String) for c, lookup in lookups.items()},
         created_on=pl.when(pl.col(text_column("created_on")).is_null())
         .then(pl.lit(as_of))

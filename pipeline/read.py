@@ -307,9 +307,11 @@ def _records(grid, names: list[str], header_fields: int):
 
 def _drop_blank(records: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, int]:
     """Records without the entirely blank ones, and how many those were."""
-    blank = pl.all_horizontal(blank_cell(pl.col(n)) for n in [*names, EXTRA])
-    kept = records.filter(~blank)
-    return kept, records.height - kept.height
+    blank = records.select(pl.all_horizontal(blank_cell(pl.col(n)) for n in [*names, EXTRA]))
+    count = blank.to_series().sum()
+    if not count:  # the usual case: no copy
+        return records, 0
+    return records.filter(~blank.to_series()), count
 
 
 def blank_cell(cell: pl.Expr) -> pl.Expr:

@@ -176,15 +176,19 @@ def _run(
         keys = _name_keys(read, columns)
         repeated = repeated_names(keys)
         stored = store.existing_customers(con, keys["name_key"])
-        del keys
+        # kept for parse when the records are in memory; a streamed file's could be large
+        keys = keys["name_key"] if read.frame is not None else None
     writer = None if options.dry_run else store.BatchWriter(con, result.retry_of)
     background = _Background(writer)
     try:
         reasons = []
         for records, blank in read.chunks():
+            chunk_keys = None if keys is None else keys.slice(result.rows_read, records.height)
             result.blank_rows += blank
             clock.rows = (clock.rows or 0) + records.height
-            checked = _check(records, columns, reference, options, clock, repeated, stored)
+            checked = _check(
+                records, columns, reference, options, clock, repeated, stored, chunk_keys
+            )
             result.rows_read += records.height
             result.rows_accepted += checked.customers.height
             result.rows_skipped += checked.rows_skipped
@@ -290,11 +294,18 @@ def _check(
     clock: "_Clock",
     repeated: pl.DataFrame,
     stored: pl.DataFrame,
+    name_keys: pl.Series | None = None,
 ) -> _Checked:
     decimal_comma = bool(options.decimal_comma)
     with clock("parse"):
         typed = parse(
-            records, columns, reference, options.as_of, decimal_comma, options.date_format
+            records,
+            columns,
+            reference,
+            options.as_of,
+            decimal_comma,
+            options.date_format,
+            name_keys,
         )
     with clock("validate"):
         stored = stored.join(typed.select("name_key"), on="name_key", how="semi")
