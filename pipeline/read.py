@@ -144,9 +144,12 @@ def _read_text(
         text = text.replace("\r", "\n")
     delimiter = options.delimiter or _detect_delimiter(text)
     header_fields = len(next(csv.reader(io.StringIO(text), delimiter=delimiter), []))
-    notes = ("gzip",) * compressed + (f"encoding {encoding}", f"delimiter {_NAMES[delimiter]}")
+
+    def notes() -> tuple[str, ...]:
+        return ("gzip",) * compressed + (f"encoding {encoding}", f"delimiter {_NAMES[delimiter]}")
+
     if isinstance(data, Path) and data.stat().st_size > STREAM_BYTES:
-        return _streamed(data, source, text, delimiter, header_fields, notes)
+        return _streamed(data, source, text, delimiter, header_fields, notes())
     try:
         grid = _read_grid(data, source, delimiter, header_fields)
     except _NotUtf8:
@@ -156,8 +159,7 @@ def _read_text(
         grid = _read_grid(_transcode(data, encoding, source), source, delimiter, header_fields)
     result = _from_grid(grid, source, header_fields=header_fields)
     frame = _unguard_formulas(result.frame, _unique_names(result.headers))
-    notes = (*notes[: int(compressed)], f"encoding {encoding}", notes[-1])
-    return ReadResult(frame, result.headers, result.blank_rows, notes, delimiter, source=source)
+    return ReadResult(frame, result.headers, result.blank_rows, notes(), delimiter, source=source)
 
 
 def _streamed(
