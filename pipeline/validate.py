@@ -89,7 +89,7 @@ def _rule_failures(cases: pl.DataFrame) -> pl.DataFrame:
 def _rejections(
     failures: pl.DataFrame, rows: pl.DataFrame, context: Context, repeated: pl.DataFrame
 ) -> pl.DataFrame:
-    columns = [c.removesuffix("__text") for c in rows.columns if c.endswith("__text")]
+    columns = [c.removesuffix(TEXT) for c in rows.columns if c.endswith(TEXT)]
     value = pl.coalesce(
         [pl.when(pl.col("column") == c).then(pl.col(text_column(c))) for c in columns]
     )
@@ -101,10 +101,11 @@ def _rejections(
         .join(repeated, on="name_key", how="left")
         .with_columns(other_rows=_others_text())
     )
+    failed = set(found["rule"].unique())
     messages = [
         pl.when(pl.col("rule") == code).then(rule.message(context))
         for code, rule in RULES.items()
-        if code in set(found["rule"].unique())
+        if code in failed
     ]
     unknown = pl.format("rule {} failed", pl.col("rule"))
     return (
