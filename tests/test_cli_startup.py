@@ -43,3 +43,42 @@ def test_profile_prints_seconds_per_stage(onboard, batch, reference_path):
     assert line.startswith(f"onboard: profile: {path}: read ")
     for stage in ("parse", "validate", "periods", "write"):
         assert f"{stage} " in line
+
+
+def test_progress_shows_on_a_terminal_and_quiet_silences_it(tmp_path, batch, reference_path):
+    import os
+    import pty
+
+    path = batch("Ann Co,Internet access,Retail,Daily,UTC,prepaid,USD,,,")
+
+    def stderr_on_a_terminal(*extra: str) -> str:
+        main, child = pty.openpty()
+        db = tmp_path / f"progress{len(extra)}.duckdb"
+        command = [
+            sys.executable,
+            "-m",
+            "pipeline",
+            "import",
+            str(path),
+            "--reference",
+            str(reference_path),
+            "--db",
+            str(db),
+            *extra,
+        ]
+        done = subprocess.run(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=child, timeout=60)
+        os.close(child)
+        assert done.returncode == 0
+        seen = b""
+        try:
+            while chunk := os.read(main, 4096):
+                seen += chunk
+        except OSError:  # the terminal is closed once everything was read
+            pass
+        os.close(main)
+        return seen.decode()
+
+    shown = stderr_on_a_terminal()
+    assert f"{path}: validate 1 rows..." in shown
+    assert f"{path}: write" in shown
+    assert stderr_on_a_terminal("--quiet") == ""
