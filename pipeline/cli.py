@@ -333,9 +333,9 @@ def _encoding(name: str | None) -> str | None:
 
 
 def _check_renames(renames: dict[str, str], reference) -> None:
-    from pipeline.columns import STANDARD, header_key
+    from pipeline.columns import header_key, known_columns
 
-    known = {header_key(c): c for c in (*STANDARD, *reference.custom_field_names)}
+    known = known_columns(reference.custom_field_names)
     for header, column in renames.items():
         if header_key(column) not in known:
             raise UsageError(

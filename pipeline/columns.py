@@ -38,6 +38,11 @@ class ColumnMap:
     ignored: tuple[str, ...]  # headers that feed nothing
 
 
+def known_columns(custom_fields: tuple[str, ...]) -> dict[str, str]:
+    """Every column a batch may have (standard and custom), by its header key."""
+    return {header_key(c): c for c in (*STANDARD, *custom_fields)}
+
+
 def map_columns(
     source: str,
     headers: list[str],
@@ -50,8 +55,7 @@ def map_columns(
     column is given twice or a required one is missing.
     """
     renames = {header_key(k): v for k, v in (renames or {}).items()}
-    wanted = {header_key(c): c for c in STANDARD}
-    wanted.update({header_key(f): f for f in custom_fields})
+    wanted = known_columns(custom_fields)
     found: dict[str, int] = {}
     ignored = []
     for position, header in enumerate(headers):

@@ -13,7 +13,7 @@ import polars as pl
 from pipeline import store
 from pipeline.columns import header_key
 from pipeline.errors import UsageError
-from pipeline.read import EXTRA, SOURCE_ROW
+from pipeline.read import SOURCE_ROW, stored_cells, unique_names
 
 ERRORS = "errors"  # the column of reasons; ignored when the file is imported
 FORMULA_START = r"^[=+\-@\t\r]"
@@ -49,18 +49,10 @@ def _rows(found: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
         .agg(pl.col("original").first(), reason.str.join("; ").alias(ERRORS))
         .sort(SOURCE_ROW)
     )
-    if not grouped.height:
-        return pl.DataFrame(schema={**{h: pl.String for h in headers}, ERRORS: pl.String})
-    names = list(pl.Series(grouped["original"][:1]).str.json_decode().dtype.to_schema())
-    cells = grouped.select(
+    cells = stored_cells(pl.col("original"), headers)
+    return grouped.select(
         SOURCE_ROW,
-        ERRORS,
-        pl.col("original").str.json_decode(pl.Struct({n: pl.String for n in names})).alias("c"),
-    ).unnest("c")
-    data = [n for n in names if n != EXTRA][: len(headers)]
-    return cells.select(
-        SOURCE_ROW,
-        *(pl.col(n).alias(f"c{i}") for i, n in enumerate(data)),
+        *(cells.struct.field(n).alias(f"c{i}") for i, n in enumerate(unique_names(headers))),
         ERRORS,
     )
 
@@ -73,7 +65,7 @@ def _write_csv(rows: pl.DataFrame, headers: list[str], path: Path, separator: st
             .then(pl.lit("'") + pl.col(c))
             .otherwise(pl.col(c))
             .alias(h)
-            for c, h in zip(cells, _unique(headers), strict=False)
+            for c, h in zip(cells, unique_names(headers), strict=False)
         ),
         pl.col(ERRORS),
     )
@@ -117,15 +109,6 @@ def _write_xlsx(
         sheet.write_string(line, len(headers), row[ERRORS])
     sheet.freeze_panes(1, 0)
     workbook.close()
-
-
-def _unique(headers: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    names = []
-    for h in headers:
-        seen[h] = seen.get(h, 0) + 1
-        names.append(h if seen[h] == 1 else f"{h} ({seen[h]})")
-    return names
 
 
 def _csv_cell(text: str, separator: str = ",") -> str:

@@ -54,7 +54,7 @@ class ReadResult:
             for offset in range(0, max(self.frame.height, 1), CHUNK_ROWS):
                 yield self.frame.slice(offset, CHUNK_ROWS), self.blank_rows if not offset else 0
             return
-        names = _unique_names(self.headers)
+        names = unique_names(self.headers)
         try:
             for batch in self.scan().collect_batches(chunk_size=CHUNK_ROWS):
                 kept, blank = _drop_blank(batch, names)
@@ -158,7 +158,7 @@ def _read_text(
         encoding = _legacy_encoding(data)  # not UTF-8: a legacy single-byte file
         grid = _read_grid(_transcode(data, encoding, source), source, delimiter, header_fields)
     result = _from_grid(grid, source, header_fields=header_fields)
-    frame = _unguard_formulas(result.frame, _unique_names(result.headers))
+    frame = _unguard_formulas(result.frame, unique_names(result.headers))
     return ReadResult(frame, result.headers, result.blank_rows, notes(), delimiter, source=source)
 
 
@@ -181,7 +181,7 @@ def _streamed(
             missing_columns="insert",
             row_index_name=_POSITION,
         )
-        return _records(grid.filter(pl.col(_POSITION) > 0), _unique_names(headers), header_fields)
+        return _records(grid.filter(pl.col(_POSITION) > 0), unique_names(headers), header_fields)
 
     return ReadResult(None, headers, 0, notes, delimiter, scan=scan, source=source)
 
@@ -289,7 +289,7 @@ def _from_grid(
     if empty:
         headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
         grid, header_fields = grid.drop(empty), header_fields - len(empty)
-    names = _unique_names(headers)
+    names = unique_names(headers)
     positioned = grid.with_row_index(_POSITION, offset=header_row - 1).slice(1)
     kept, blank = _drop_blank(_records(positioned, names, header_fields), names)
     return ReadResult(kept, headers, blank, source=source)
@@ -316,11 +316,18 @@ def _drop_blank(records: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, 
     return records.filter(~blank.to_series()), count
 
 
+def stored_cells(original: pl.Expr, headers: list[str]) -> pl.Expr:
+    """A stored row's cells (its `original` JSON) as a struct of the columns it was read as:
+    one per header, then EXTRA."""
+    names = [*unique_names(headers), EXTRA]
+    return original.str.json_decode(pl.Struct({n: pl.String for n in names}))
+
+
 def blank_cell(cell: pl.Expr) -> pl.Expr:
     return cell.is_null() | (cell.str.strip_chars() == "")
 
 
-def _unique_names(headers: list[str]) -> list[str]:
+def unique_names(headers: list[str]) -> list[str]:
     """Column names for the frame: the header, `column N` when empty, `header (2)` if repeated."""
     names: list[str] = []
     for n, header in enumerate(headers, 1):

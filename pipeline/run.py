@@ -25,7 +25,7 @@ from pipeline.errors import FileRefused, OnboardError, UsageError
 from pipeline.options import RunOptions
 from pipeline.parse import name_key, parse
 from pipeline.periods import add_periods
-from pipeline.read import EXTRA, SOURCE_ROW, ReadResult, read_batch
+from pipeline.read import SOURCE_ROW, ReadResult, read_batch, stored_cells
 from pipeline.reference import Reference
 from pipeline.validate import repeated_names, validate
 
@@ -384,18 +384,8 @@ def _open_rows(con: duckdb.DuckDBPyConnection, batch_id: int, headers: list[str]
         .agg(pl.col("original").first())
         .sort(SOURCE_ROW)
     )
-    names = _frame_names(rows, headers)
-    cells = pl.col("original").str.json_decode(pl.Struct({n: pl.String for n in names}))
-    frame = rows.select(cells.struct.unnest(), pl.col(SOURCE_ROW))
+    frame = rows.select(stored_cells(pl.col("original"), headers).struct.unnest(), SOURCE_ROW)
     return ReadResult(frame, headers, 0)
-
-
-def _frame_names(rows: pl.DataFrame, headers: list[str]) -> list[str]:
-    """The column names the rows' original JSON uses: the read frame's, EXTRA last."""
-    if not rows.height:
-        return [*headers, EXTRA]
-    first = pl.Series([rows["original"][0]]).str.json_decode()
-    return [f.name for f in first.dtype.fields]
 
 
 def _with_originals(rejections: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:

@@ -8,16 +8,17 @@ import pytest
 
 from conftest import SAMPLE, query
 
+AS_OF = "2026-11-26"
+
+
+def import_sample(onboard, reference_path, *extra: str):
+    """Import sample_data/customers.csv with the sample reference, as of 2026-11-26."""
+    sample = str(SAMPLE / "customers.csv")
+    return onboard("import", sample, "--reference", str(reference_path), "--as-of", AS_OF, *extra)
+
 
 def test_sample_batch_is_stored_with_periods_and_rejections(onboard, db, reference_path):
-    result = onboard(
-        "import",
-        str(SAMPLE / "customers.csv"),
-        "--reference",
-        str(reference_path),
-        "--as-of",
-        "2026-11-26",
-    )
+    result = import_sample(onboard, reference_path)
     assert result.exit_code == 0, result.output
     assert "batch 1 committed" in result.stdout
     assert "rows read 14: accepted 6, rejected 8" in result.stdout
@@ -70,14 +71,7 @@ def test_sample_batch_is_stored_with_periods_and_rejections(onboard, db, referen
 
 
 def test_rejections_command_shows_each_bad_row_with_its_reason(onboard, reference_path):
-    onboard(
-        "import",
-        str(SAMPLE / "customers.csv"),
-        "--reference",
-        str(reference_path),
-        "--as-of",
-        "2026-11-26",
-    )
+    import_sample(onboard, reference_path)
     table = onboard("rejections", "1")
     assert table.exit_code == 0
     assert "currency 'GBP' is not enabled for this reseller" in table.stdout
@@ -100,15 +94,7 @@ def test_rejections_command_shows_each_bad_row_with_its_reason(onboard, referenc
 
 
 def test_json_summary_counts_by_rule(onboard, reference_path):
-    result = onboard(
-        "import",
-        str(SAMPLE / "customers.csv"),
-        "--reference",
-        str(reference_path),
-        "--as-of",
-        "2026-11-26",
-        "--json",
-    )
+    result = import_sample(onboard, reference_path, "--json")
     summary = json.loads(result.stdout)
     assert summary["batch_id"] == 1
     assert summary["status"] == "committed"
