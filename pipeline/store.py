@@ -177,11 +177,11 @@ def connect(
     return con
 
 
-def open_existing(path: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open a database that must already exist (for the commands that do not import)."""
+def open_existing(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """Open a database that must already exist, read-only (for the commands that only read)."""
     if not Path(path).exists():
         raise UsageError(f"{path}: no such database; run `onboard import` first or pass --db")
-    return connect(path, read_only=read_only, lock_timeout=READ_LOCK_TIMEOUT)
+    return connect(path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT)
 
 
 def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
