@@ -254,3 +254,17 @@ def test_batches_command_lists_counts(onboard, reference_path):
     assert [(r["batch_id"], r["status"], r["rows_read"]) for r in rows] == [(1, "committed", 14)]
     table = onboard("batches").stdout.splitlines()
     assert table[0].split()[:3] == ["batch_id", "source", "status"]
+
+
+def test_readable_summary_names_the_common_reasons_with_example_rows(onboard, reference_path):
+    out = import_sample(onboard, reference_path).stdout.splitlines()
+    assert "  most common rejection reasons:" in out
+    start = out.index("  most common rejection reasons:")
+    assert out[start + 1] == "    name_duplicate_in_batch (2): rows 2, 12"
+    assert out[start + 2] == (
+        "      e.g. the name 'Acme Telecom s.r.o.' is also on row(s) 12 of this file; "
+        "names must be unique"
+    )
+    assert out[-1] == (
+        "  all reasons: onboard rejections 1; a fix file: onboard rejections 1 --export fix.csv"
+    )
