@@ -255,6 +255,7 @@ def _read_grid(data: Path | bytes, source: str, delimiter: str, header_fields: i
                 separator=delimiter,
                 missing_columns="insert",
                 raise_if_empty=True,
+                row_index_name=_POSITION,  # in step with the cells' chunks, unlike with_row_index
             )
         except pl.exceptions.NoDataError:
             raise FileRefused(source, "the file is empty; nothing to import") from None
@@ -276,11 +277,13 @@ def _from_grid(
     """
     if grid.height == 0:
         raise FileRefused(source, "the file is empty; nothing to import")
-    header_fields = header_fields or grid.width
-    headers = [("" if h is None else str(h)).strip() for h in grid.row(0)[:header_fields]]
+    if _POSITION not in grid.columns:
+        grid = grid.with_row_index(_POSITION, offset=header_row - 1)
+    header_fields = header_fields or grid.width - 1
+    cells = [c for c in grid.columns if c != _POSITION][:header_fields]
+    headers = [("" if h is None else str(h)).strip() for h in grid.select(cells).row(0)]
     if not any(headers):
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
-    cells = grid.columns[:header_fields]
     empty = {  # no header and no value: trailing delimiters, not data
         c
         for c, h in zip(cells, headers, strict=True)
@@ -290,8 +293,7 @@ def _from_grid(
         headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
         grid, header_fields = grid.drop(empty), header_fields - len(empty)
     names = unique_names(headers)
-    positioned = grid.with_row_index(_POSITION, offset=header_row - 1).slice(1)
-    kept, blank = _drop_blank(_records(positioned, names, header_fields), names)
+    kept, blank = _drop_blank(_records(grid.slice(1), names, header_fields), names)
     return ReadResult(kept, headers, blank, source=source)
 
 
