@@ -47,7 +47,8 @@ def validate(
     try:
         schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as e:
-        failures = _rule_failures(e.failure_cases)
+        fields = [c.removesuffix(TEXT) for c in typed.columns if c.endswith(TEXT)]
+        failures = _rule_failures(e.failure_cases, fields)
     else:
         failures = pl.DataFrame(schema={ROW: pl.UInt32, "rule": pl.String, "column": pl.String})
     rows = typed.with_row_index(ROW)
@@ -58,31 +59,19 @@ def validate(
     )
 
 
-def _rule_failures(cases: pl.DataFrame) -> pl.DataFrame:
-    """pandera's failure cases as (row, rule code, column)."""
+def _rule_failures(cases: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
+    """pandera's failure cases as (row, rule code, column); `fields`: the batch's columns, the
+    only ones a rejection names (a rule of extra_fields or source_row names none)."""
     broken = cases.filter(pl.col("index").is_null())
     if broken.height:
         first = broken.row(0, named=True)
         raise OnboardError(f"internal schema error: {first['check']} on {first['column']}")
-    column_check = pl.col("schema_context") == "Column"
-    check = pl.col("check").replace("not_nullable", "required")
-    named = pl.col("check").str.split_exact(":", 1)
     return cases.select(
         pl.col("index").cast(pl.UInt32).alias(ROW),
-        rule=pl.when(column_check)
-        .then(pl.concat_str("column", pl.lit("_"), check))
-        .otherwise(named.struct.field("field_0")),
-        column=pl.when(column_check)
-        .then(pl.col("column"))
-        .otherwise(named.struct.field("field_1")),
-    ).with_columns(
-        pl.col("column").fill_null(
-            pl.col("rule").replace_strict(
-                {code: rule.column for code, rule in RULES.items()},
-                default=None,
-                return_dtype=pl.String,
-            )
-        )
+        rule=pl.when(pl.col("check") == "not_nullable")
+        .then(pl.concat_str("column", pl.lit("_required")))
+        .otherwise("check"),
+        column=pl.when(pl.col("column").is_in(fields)).then("column"),
     )
 
 

@@ -1,9 +1,11 @@
 """The rules a customer row must pass, as a pandera schema over the typed columns.
 
-Each check's name is its rule code: a column check `<check>` on column `c` reports rule
-`c_<check>` (pandera's own `not_nullable` reports `c_required`); a frame check reports its own
-name, or `rule:column` for rules that stand for many columns (custom fields). The codes, their
-columns and messages are listed in `schemas/rules.py`.
+Each check's name is its rule code (pandera's own `not_nullable` on column `c` reports
+`c_required`), and each check belongs to the column its rule concerns, even when it reads other
+columns: pandera then reports a failure with that one cell, never the whole row, which it would
+turn into Python objects row by row. `malformed_row` belongs to `extra_fields`; `cell_error`,
+which reads every cell, to `source_row`. The codes, their columns and messages are listed in
+`schemas/rules.py`.
 """
 
 from datetime import date
@@ -67,75 +69,81 @@ class Customer(pa.DataFrameModel):
     credit_limit: pl.Decimal(38, AMOUNT_SCALE) = pa.Field(nullable=True)
     available_funds: pl.Decimal(38, AMOUNT_SCALE) = pa.Field(nullable=True)
     created_on: date = pa.Field(nullable=True)
+    extra_fields: str = pa.Field(nullable=True)
 
     class Config:
         strict = False
 
-    @pa.check("name", name="control_characters")
+    @pa.check("name", name="name_control_characters")
     def name_control_characters(cls, data: PolarsData) -> pl.LazyFrame:
         """A name holds no tabs, line breaks or other control characters."""
         return passes(data, ~pl.col("name").str.contains(r"[\x00-\x1f\x7f-\x9f]"))
 
-    @pa.check("name", name="too_long")
+    @pa.check("name", name="name_too_long")
     def name_too_long(cls, data: PolarsData) -> pl.LazyFrame:
         """A name has at most NAME_MAX characters."""
         return passes(data, pl.col("name").str.len_chars() <= NAME_MAX)
 
-    @pa.check("billing_period", name="unknown")
-    def billing_period_unknown(cls, data: PolarsData) -> pl.LazyFrame:
-        """A billing period is one of the form's six kinds."""
-        return passes(data, pl.col("billing_period").is_in(PERIOD_KINDS))
-
-    @pa.check("billing_period_timezone", name="unknown")
-    def billing_period_timezone_unknown(cls, data: PolarsData) -> pl.LazyFrame:
-        """A billing period time zone is an IANA zone name."""
-        return passes(data, pl.col("billing_period_timezone").is_in(list(time_zones().values())))
-
-    @pa.check("balance_control", name="unknown")
-    def balance_control_unknown(cls, data: PolarsData) -> pl.LazyFrame:
-        """Balance control is prepaid or postpaid."""
-        return passes(data, pl.col("balance_control").is_in(BALANCE_CONTROLS))
-
-    @pa.check("credit_limit", "available_funds", name="negative")
-    def amount_negative(cls, data: PolarsData) -> pl.LazyFrame:
-        """Credit limits and available funds are not negative."""
-        return passes(data, pl.col(data.key) >= 0)
-
-    @pa.dataframe_check(name="name_duplicate_in_batch")
+    @pa.check("name", name="name_duplicate_in_batch")
     def name_duplicate_in_batch(cls, data: PolarsData) -> pl.LazyFrame:
         """A name appears once in a batch (ignoring case and extra spaces); `name_repeated`
         is worked out over the whole batch, which may be checked in chunks."""
         return passes(data, ~pl.col("name_repeated"))
 
-    @pa.dataframe_check(name="credit_limit_not_a_number")
+    @pa.check("billing_period", name="billing_period_unknown")
+    def billing_period_unknown(cls, data: PolarsData) -> pl.LazyFrame:
+        """A billing period is one of the form's six kinds."""
+        return passes(data, pl.col("billing_period").is_in(PERIOD_KINDS))
+
+    @pa.check("billing_period_timezone", name="billing_period_timezone_unknown")
+    def billing_period_timezone_unknown(cls, data: PolarsData) -> pl.LazyFrame:
+        """A billing period time zone is an IANA zone name."""
+        return passes(data, pl.col("billing_period_timezone").is_in(list(time_zones().values())))
+
+    @pa.check("balance_control", name="balance_control_unknown")
+    def balance_control_unknown(cls, data: PolarsData) -> pl.LazyFrame:
+        """Balance control is prepaid or postpaid."""
+        return passes(data, pl.col("balance_control").is_in(BALANCE_CONTROLS))
+
+    @pa.check("credit_limit", name="credit_limit_not_a_number")
     def credit_limit_not_a_number(cls, data: PolarsData) -> pl.LazyFrame:
         """A credit limit, when given, is a plain decimal number."""
         return passes(data, ~_given("credit_limit") | pl.col("credit_limit").is_not_null())
 
-    @pa.dataframe_check(name="available_funds_not_a_number")
-    def available_funds_not_a_number(cls, data: PolarsData) -> pl.LazyFrame:
-        """Available funds, when given, are a plain decimal number."""
-        return passes(data, ~_given("available_funds") | pl.col("available_funds").is_not_null())
+    @pa.check("credit_limit", name="credit_limit_negative")
+    def credit_limit_negative(cls, data: PolarsData) -> pl.LazyFrame:
+        """A credit limit is not negative."""
+        return passes(data, pl.col("credit_limit") >= 0)
 
-    @pa.dataframe_check(name="credit_limit_prepaid")
+    @pa.check("credit_limit", name="credit_limit_prepaid")
     def credit_limit_prepaid(cls, data: PolarsData) -> pl.LazyFrame:
         """A credit limit applies to postpaid customers only."""
         return passes(data, (pl.col("balance_control") != "prepaid") | ~_given("credit_limit"))
 
-    @pa.dataframe_check(name="available_funds_postpaid")
+    @pa.check("available_funds", name="available_funds_not_a_number")
+    def available_funds_not_a_number(cls, data: PolarsData) -> pl.LazyFrame:
+        """Available funds, when given, are a plain decimal number."""
+        return passes(data, ~_given("available_funds") | pl.col("available_funds").is_not_null())
+
+    @pa.check("available_funds", name="available_funds_negative")
+    def available_funds_negative(cls, data: PolarsData) -> pl.LazyFrame:
+        """Available funds are not negative."""
+        return passes(data, pl.col("available_funds") >= 0)
+
+    @pa.check("available_funds", name="available_funds_postpaid")
     def available_funds_postpaid(cls, data: PolarsData) -> pl.LazyFrame:
         """Available funds (an initial payment) apply to prepaid customers only."""
         return passes(data, (pl.col("balance_control") != "postpaid") | ~_given("available_funds"))
 
-    @pa.dataframe_check(name="malformed_row")
-    def malformed_row(cls, data: PolarsData) -> pl.LazyFrame:
-        """A row has no more fields than the header."""
-        return passes(data, pl.col("extra_fields").is_null())
-
-    @pa.dataframe_check(name="created_on_invalid")
+    @pa.check("created_on", name="created_on_invalid")
     def created_on_invalid(cls, data: PolarsData) -> pl.LazyFrame:
         """A creation date, when given, is a real calendar date written YYYY-MM-DD."""
         return passes(data, pl.col("created_on").is_not_null())
+
+    @pa.check("extra_fields", name="malformed_row")
+    def malformed_row(cls, data: PolarsData) -> pl.LazyFrame:
+        """A row has no more fields than the header."""
+        return passes(data, pl.col("extra_fields").is_null())
 
 
 def customer_schema(
@@ -145,72 +153,62 @@ def customer_schema(
     customers."""
     units = reference.minor_units()
     iso_codes = sorted(iso_currencies())
+    existing = existing_names if existing_names is not None else pl.Series([], dtype=pl.String)
+    added = {
+        "name": [_check("name_exists", ~pl.col("name_key").is_in(existing.implode()))],
+        "business_model": [_isin(reference.business_models, "business_model_unknown")],
+        "customer_class": [
+            _isin([c.name for c in reference.customer_classes], "customer_class_unknown")
+        ],
+        "currency": [
+            _isin(iso_codes, "currency_not_iso4217"),
+            _check(
+                "currency_not_enabled",
+                ~pl.col("currency").is_in(iso_codes)
+                | pl.col("currency").is_in(reference.currencies),
+            ),
+        ],
+        "credit_limit": [
+            _check("credit_limit_too_many_decimals", _allowed_decimals("credit_limit", units))
+        ],
+        "available_funds": [
+            _check("available_funds_too_many_decimals", _allowed_decimals("available_funds", units))
+        ],
+        "created_on": [_check("created_on_after_as_of", pl.col("created_on") <= as_of)],
+        # a row's cells, all of them: reported by the row's number, then cell by cell
+        "source_row": [
+            _check(
+                "cell_error",
+                ~pl.any_horizontal(
+                    pl.col(text_column(c)).is_in(CELL_ERRORS)
+                    for c in (*STANDARD, *reference.custom_field_names)
+                ),
+            )
+        ],
+    }
     schema = Customer.to_schema()
     schema = schema.update_columns(
-        {
-            "business_model": {"checks": [_isin(reference.business_models, "unknown")]},
-            "customer_class": {
-                "checks": [_isin([c.name for c in reference.customer_classes], "unknown")]
-            },
-            "currency": {
-                "checks": [
-                    _isin(iso_codes, "not_iso4217"),
-                    pa.Check(
-                        lambda data: passes(
-                            data,
-                            ~pl.col("currency").is_in(iso_codes)
-                            | pl.col("currency").is_in(reference.currencies),
-                        ),
-                        name="not_enabled",
-                    ),
-                ]
-            },
-        }
+        {c: {"checks": [*schema.columns[c].checks, *checks]} for c, checks in added.items()}
     )
-    existing = existing_names if existing_names is not None else pl.Series([], dtype=pl.String)
-    frame_checks = [
-        _frame_check("name_exists", ~pl.col("name_key").is_in(existing.implode())),
-        _frame_check("credit_limit_too_many_decimals", _allowed_decimals("credit_limit", units)),
-        _frame_check(
-            "available_funds_too_many_decimals", _allowed_decimals("available_funds", units)
-        ),
-        _frame_check("created_on_after_as_of", pl.col("created_on") <= as_of),
-        *_custom_field_checks(reference),
-        _frame_check(
-            "cell_error",
-            ~pl.any_horizontal(
-                pl.col(text_column(c)).is_in(CELL_ERRORS)
-                for c in (*STANDARD, *reference.custom_field_names)
-            ),
-        ),
-    ]
-    schema.checks = [*schema.checks, *frame_checks]  # update_columns returned a copy
-    return schema
+    return schema.add_columns(_custom_field_columns(reference))
 
 
-def _frame_check(name: str, ok: pl.Expr) -> pa.Check:
+def _check(name: str, ok: pl.Expr) -> pa.Check:
     return pa.Check(lambda data: passes(data, ok), name=name)
 
 
-def _custom_field_checks(reference: Reference) -> list[pa.Check]:
+def _custom_field_columns(reference: Reference) -> dict[str, pa.Column]:
     """A class's mandatory custom fields are filled in; a value matches its field's pattern."""
-    checks = []
+    checks = {name: [] for name in reference.custom_field_names}
     for klass in reference.customer_classes:
         in_class = pl.col("customer_class") == klass.name
         for field in klass.custom_fields:
             value = pl.col(field.name)
             if field.mandatory:
-                checks.append(
-                    _frame_check(
-                        f"custom_field_required:{field.name}", ~in_class | value.is_not_null()
-                    )
-                )
+                ok = ~in_class | value.is_not_null()
+                checks[field.name].append(_check("custom_field_required", ok))
             if field.pattern:
                 matches = value.str.contains(f"^(?:{field.pattern})$")
-                checks.append(
-                    _frame_check(
-                        f"custom_field_pattern:{field.name}",
-                        ~in_class | value.is_null() | matches,
-                    )
-                )
-    return checks
+                ok = ~in_class | value.is_null() | matches
+                checks[field.name].append(_check("custom_field_pattern", ok))
+    return {name: pa.Column(str, checks=found, nullable=True) for name, found in checks.items()}
