@@ -114,4 +114,4 @@ def _missing_message(missing: list[str], ignored: list[str]) -> str:
 def blank_to_null(expr: pl.Expr) -> pl.Expr:
     """Trimmed text, with empty cells as null."""
     trimmed = expr.str.strip_chars()
-    return pl.when(trimmed.str.len_chars() > 0).then(trimmed)
+    return pl.when(trimmed.str.len_bytes() > 0).then(trimmed)

@@ -36,6 +36,7 @@ PERIOD_LABELS = {
     "6": "30_days",
 }
 BALANCE_CONTROLS = ("prepaid", "postpaid")
+AMOUNTS = ("credit_limit", "available_funds")
 DATE_ORDERS = {"dmy": True, "mdy": False}  # --date-format dmy|mdy: is the day first?
 ISO_DATE = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
 _AMOUNT = r"^[+-]?(\d{1,18}(\.\d*)?|\.\d+)$"
@@ -99,12 +100,11 @@ def parse(
         created_on=pl.when(pl.col(text_column("created_on")).is_null())
         .then(pl.lit(as_of))
         .otherwise(_created_on(frame, as_of, date_format)),
-        **{
-            f"{amount}{suffix}": make(blank_to_null(pl.col(text_column(amount))), decimal_comma)
-            for amount in ("credit_limit", "available_funds")
-            for suffix, make in (("", _amount), ("_decimals", _decimals))
-        },
+        **{amount: blank_to_null(pl.col(text_column(amount))) for amount in AMOUNTS},
         **{f: blank_to_null(pl.col(text_column(f))) for f in reference.custom_field_names},
+    ).with_columns(  # the amounts' trimmed text, worked out once above
+        **{f"{amount}_decimals": _decimals(pl.col(amount), decimal_comma) for amount in AMOUNTS},
+        **{amount: _amount(pl.col(amount), decimal_comma) for amount in AMOUNTS},
     )
     no_funds = pl.col("available_funds").is_null() & pl.col(text_column("available_funds")).pipe(
         lambda t: t.is_null() | (t.str.strip_chars() == "")
@@ -161,16 +161,18 @@ def _decimal() -> pl.Decimal:
 
 
 def _amount(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
-    """A decimal amount, or null when the text is not a plain number in the file's convention."""
-    pattern, mark = (_AMOUNT.replace(r"\.", ","), ",") if decimal_comma else (_AMOUNT, ".")
-    number = text.str.strip_prefix("+").str.replace(mark, ".", literal=True)
+    """A decimal amount, or null when the (trimmed) text is not a plain number in the file's
+    convention."""
+    pattern = _AMOUNT.replace(r"\.", ",") if decimal_comma else _AMOUNT
+    number = text.str.replace(",", ".", literal=True) if decimal_comma else text
     return pl.when(text.str.contains(pattern)).then(number.str.to_decimal(scale=AMOUNT_SCALE))
 
 
 def _decimals(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
-    """Decimal places written, not counting trailing zeros (`100.00` JPY is fine)."""
-    mark = "," if decimal_comma else r"\."
-    return text.str.extract(mark + r"(\d*?)0*$").str.len_chars().fill_null(0)
+    """Decimal places written in a (trimmed) number, not counting trailing zeros (`100.00` JPY
+    is fine): the bytes after the decimal mark once trailing zeros are taken off."""
+    mark = text.str.find("," if decimal_comma else ".", literal=True)
+    return (text.str.strip_chars_end("0").str.len_bytes() - mark - 1).fill_null(0)
 
 
 class PerValue:

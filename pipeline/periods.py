@@ -150,10 +150,10 @@ def add_periods(customers: pl.DataFrame, as_of: datetime.date) -> pl.DataFrame:
             current_period_end=current_end,
         )
     )
-    out = customers.drop(OUTPUT_COLUMNS, strict=False).join(
-        periods, on=["billing_period", "created_on"], how="left", maintain_order="left"
-    )
+    # joined on the three key columns alone: the customers' other columns are not copied
+    keys = customers.select(kind, created_on, _ZONE)
+    out = keys.join(periods, on=["billing_period", "created_on"], how="left", maintain_order="left")
     out = out.with_columns((pl.col("current_period_end") + _days(1)).alias(_CLOSES_ON))
     closes = _day_starts(out.select(_ZONE, _CLOSES_ON).unique())
     out = out.join(closes, on=[_ZONE, _CLOSES_ON], how="left", maintain_order="left")
-    return out.drop(_CLOSES_ON)
+    return customers.drop(OUTPUT_COLUMNS, strict=False).hstack(out.select(OUTPUT_COLUMNS))

@@ -235,7 +235,12 @@ class BatchWriter:
             )
             con.execute("DELETE FROM customers WHERE name_key IN (SELECT name_key FROM replaced)")
         if customers is not None and customers.height:
-            new_customers = _arrow(customers.with_columns(batch_id=pl.lit(batch_id, pl.Int64)))  # noqa: F841
+            new_customers = _arrow(  # noqa: F841 (scanned)
+                customers.select(
+                    *(c for c in CUSTOMER_COLUMNS if c != "batch_id"),
+                    batch_id=pl.lit(batch_id, pl.Int64),
+                )
+            )
             selected = ", ".join(
                 "map_from_entries(custom_data)" if c == "custom_data" else f'"{c}"'
                 for c in CUSTOMER_COLUMNS
@@ -252,7 +257,12 @@ class BatchWriter:
                     [batch_id, self.retry_of],
                 )
         if rejections is not None and rejections.height:
-            new_rejections = _arrow(rejections.with_columns(batch_id=pl.lit(batch_id, pl.Int64)))  # noqa: F841
+            new_rejections = _arrow(  # noqa: F841 (scanned)
+                rejections.select(
+                    *(c for c in REJECTION_COLUMNS if c != "batch_id"),
+                    batch_id=pl.lit(batch_id, pl.Int64),
+                )
+            )
             con.execute(
                 f"INSERT INTO rejections ({_names(REJECTION_COLUMNS)}) "
                 f"SELECT {_names(REJECTION_COLUMNS)} FROM new_rejections"

@@ -52,7 +52,7 @@ def _given(column: str) -> pl.Expr:
 
 def _allowed_decimals(amount: str, minor_units: dict[str, int]) -> pl.Expr:
     units = pl.col("currency").replace_strict(minor_units, default=None, return_dtype=pl.Int64)
-    return pl.col(f"{amount}_decimals") <= units
+    return pl.when(pl.col(amount).is_not_null()).then(pl.col(f"{amount}_decimals") <= units)
 
 
 class Customer(pa.DataFrameModel):

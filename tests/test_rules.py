@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from pipeline.columns import REQUIRED, STANDARD, header_key, map_columns
 from pipeline.errors import FileRefused
-from pipeline.parse import parse
+from pipeline.parse import AMOUNT_SCALE, _amount, _decimals, parse
 from pipeline.read import EXTRA
 from pipeline.reference import parse_reference
 from pipeline.validate import Validation, validate
@@ -958,3 +958,29 @@ def test_every_row_is_either_accepted_or_rejected(reference, drawn):
         if not good or (key is not None and (keys.count(key) > 1 or key in STORED))
     }
     assert rejected == expected_rejected
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    whole=st.from_regex(r"[+-]?[0-9]{0,18}", fullmatch=True),
+    places=st.from_regex(r"[0-9]{0,8}", fullmatch=True),
+    point=st.booleans(),
+    decimal_comma=st.booleans(),
+)
+def test_decimal_places_are_counted_as_written_without_trailing_zeros(
+    whole, places, point, decimal_comma
+):
+    """The amount is the number written; its places are those written, less trailing zeros."""
+    mark = "," if decimal_comma else "."
+    text = whole + (mark + places if point else "")
+    digits = whole.lstrip("+-") + (places if point else "")
+    parsed = pl.select(
+        amount=_amount(pl.lit(text), decimal_comma), places=_decimals(pl.lit(text), decimal_comma)
+    ).row(0, named=True)
+    if not digits:
+        assert parsed["amount"] is None
+        return
+    expected = Decimal(text.replace(",", "."))
+    if len(places.rstrip("0")) <= AMOUNT_SCALE:
+        assert parsed["amount"] == expected
+    assert parsed["places"] == (len(places.rstrip("0")) if point else 0)
