@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from pipeline.columns import REQUIRED, STANDARD, header_key, map_columns
 from pipeline.errors import FileRefused
 from pipeline.parse import AMOUNT_SCALE, _amount, _decimals, parse
+from pipeline.parse import name_key as name_key_expr
 from pipeline.read import EXTRA
 from pipeline.reference import parse_reference
 from pipeline.validate import Validation, validate
@@ -984,3 +985,15 @@ def test_decimal_places_are_counted_as_written_without_trailing_zeros(
     if len(places.rstrip("0")) <= AMOUNT_SCALE:
         assert parsed["amount"] == expected
     assert parsed["places"] == (len(places.rstrip("0")) if point else 0)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aB \t\n\r\u00a0\u2003\u3000\x0b\x0c\x1fé"), max_size=12))
+def test_name_key_collapses_every_run_of_white_space(text):
+    """The name key matches only what it changes; the result is every run of white space
+    (Unicode's, as polars' regex sees it) made one space, lower-cased."""
+    keys = pl.select(
+        key=name_key_expr(pl.lit(text)),
+        plain=pl.lit(text).str.replace_all(r"\s+", " ").str.to_lowercase(),
+    )
+    assert keys["key"][0] == keys["plain"][0]
