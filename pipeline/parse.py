@@ -154,6 +154,8 @@ def _by_distinct(frame: pl.DataFrame, column: str, make, dtype) -> pl.Expr:
         values = pl.Series([make(v) for v in distinct.to_series()], dtype=dtype)
     else:
         values = distinct.select(make(blank_to_null(pl.col(text)))).to_series()
+    if values.dtype == pl.String and values.equals(distinct.to_series(), check_names=False):
+        return pl.col(text)  # every value is already as it should be: nothing to map
     return pl.col(text).replace_strict(
         distinct.to_series(), values, default=None, return_dtype=dtype
     )

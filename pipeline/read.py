@@ -188,8 +188,8 @@ def _streamed(
 
 def _unguard_formulas(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """Take off the `'` a fix file put before formula-like text (rarely present: checked first)."""
-    quoted = frame.select(pl.any_horizontal(pl.col(n).str.starts_with("'").any() for n in names))
-    if not quoted.item():
+    quoted = frame.select(pl.col(n).str.starts_with("'").any() for n in names)
+    if not any(quoted.row(0)):
         return frame
     return frame.with_columns(pl.col(n).str.replace(FORMULA_GUARD, "${1}") for n in names)
 
@@ -310,12 +310,15 @@ def _records(grid, names: list[str], header_fields: int):
 
 
 def _drop_blank(records: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, int]:
-    """Records without the entirely blank ones, and how many those were."""
-    blank = records.select(pl.all_horizontal(blank_cell(pl.col(n)) for n in [*names, EXTRA]))
-    count = blank.to_series().sum()
-    if not count:  # the usual case: no copy
+    """Records without the entirely blank ones, and how many those were.
+
+    Only the rows whose first cell is blank (few) have their other cells looked at."""
+    first, *others = [*names, EXTRA]
+    maybe = records.filter(blank_cell(pl.col(first)))
+    blank = maybe.filter(pl.all_horizontal(blank_cell(pl.col(n)) for n in others))[SOURCE_ROW]
+    if not blank.len():  # the usual case: no copy
         return records, 0
-    return records.filter(~blank.to_series()), count
+    return records.filter(~pl.col(SOURCE_ROW).is_in(blank.implode())), blank.len()
 
 
 def stored_cells(original: pl.Expr, headers: list[str]) -> pl.Expr:
