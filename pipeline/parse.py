@@ -68,11 +68,12 @@ def parse(
 ) -> pl.DataFrame:
     """Typed customer columns from a frame of text columns (see `pipeline.read`).
 
-    Keeps `source_row`, and each column's text as `<column>__text`. Columns the file lacks are
-    null. `created_on` defaults to `as_of` when empty; a prepaid customer's `available_funds`
-    to 0. With `decimal_comma`, amounts are written `1500,50`; `date_format` (strftime) is a
-    layout accepted for created_on besides ISO dates. `name_keys`: the rows' name keys, when
-    the caller has worked them out already.
+    Keeps `source_row`, and each column's text as `<column>__text`; `<amount>_given` tells an
+    amount cell that is not blank. Columns the file lacks are null. `created_on` defaults to
+    `as_of` when empty; a prepaid customer's `available_funds` to 0. With `decimal_comma`,
+    amounts are written `1500,50`; `date_format` (strftime) is a layout accepted for
+    created_on besides ISO dates. `name_keys`: the rows' name keys, when the caller has worked
+    them out already.
     """
     sources = {**columns.columns, **columns.custom}
     texts = [
@@ -103,15 +104,13 @@ def parse(
         **{amount: blank_to_null(pl.col(text_column(amount))) for amount in AMOUNTS},
         **{f: blank_to_null(pl.col(text_column(f))) for f in reference.custom_field_names},
     ).with_columns(  # the amounts' trimmed text, worked out once above
+        **{f"{amount}_given": pl.col(amount).is_not_null() for amount in AMOUNTS},
         **{f"{amount}_decimals": _decimals(pl.col(amount), decimal_comma) for amount in AMOUNTS},
         **{amount: _amount(pl.col(amount), decimal_comma) for amount in AMOUNTS},
     )
-    no_funds = pl.col("available_funds").is_null() & pl.col(text_column("available_funds")).pipe(
-        lambda t: t.is_null() | (t.str.strip_chars() == "")
-    )
     prepaid = pl.col("balance_control") == "prepaid"
     return typed.with_columns(
-        available_funds=pl.when(no_funds & prepaid)
+        available_funds=pl.when(~pl.col("available_funds_given") & prepaid)
         .then(pl.lit(0).cast(_decimal()))
         .otherwise(pl.col("available_funds")),
         custom_data=_custom_data(reference),

@@ -46,8 +46,9 @@ def _isin(values, name: str) -> pa.Check:
     return pa.Check(lambda data: passes(data, pl.col(data.key).is_in(values)), name=name)
 
 
-def _given(column: str) -> pl.Expr:
-    return pl.col(text_column(column)).str.strip_chars().str.len_chars() > 0
+def _given(amount: str) -> pl.Expr:
+    """The amount's cell is not blank (worked out by parse)."""
+    return pl.col(f"{amount}_given")
 
 
 def _allowed_decimals(amount: str, minor_units: dict[str, int]) -> pl.Expr:
