@@ -15,13 +15,20 @@ from schemas.rules import RULES, Context
 
 ROW = "_row"  # position of a row in the typed frame, as pandera reports it
 MAX_ROWS_NAMED = 10  # rows a duplicate's message lists before "and N more"
-REJECTION_COLUMNS = ("source_row", "name", "column", "rule", "message", "value")
+REJECTION_SCHEMA = {  # one row per failed rule
+    "source_row": pl.Int64,
+    "name": pl.String,
+    "column": pl.String,
+    "rule": pl.String,
+    "message": pl.String,
+    "value": pl.String,
+}
 
 
 @dataclass(frozen=True)
 class Validation:
     accepted: pl.DataFrame  # typed rows that pass every rule
-    rejections: pl.DataFrame  # one row per failed rule: REJECTION_COLUMNS
+    rejections: pl.DataFrame  # one row per failed rule: REJECTION_SCHEMA
 
 
 def validate(
@@ -78,29 +85,36 @@ def _rule_failures(cases: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
 def _rejections(
     failures: pl.DataFrame, rows: pl.DataFrame, context: Context, repeated: pl.DataFrame
 ) -> pl.DataFrame:
+    """One row per failure with the value the sender wrote and the rule's message, worked out
+    per (rule, column): each group's value is its column's text, its message its rule's."""
     columns = [c.removesuffix(TEXT) for c in rows.columns if c.endswith(TEXT)]
-    value = pl.coalesce(
-        [pl.when(pl.col("column") == c).then(pl.col(text_column(c))) for c in columns]
-    )
     failing = rows.join(failures.select(ROW).unique(), on=ROW, how="semi")
-    found = (
-        _cells_in_error(failures, failing, columns)
-        .join(failing, on=ROW, how="left")
-        .with_columns(value=value)
-        .join(repeated, on="name_key", how="left")
-        .with_columns(other_rows=_others_text())
-    )
-    failed = set(found["rule"].unique())
-    messages = [
-        pl.when(pl.col("rule") == code).then(rule.message(context))
-        for code, rule in RULES.items()
-        if code in failed
+    found = _cells_in_error(failures, failing, columns).join(failing, on=ROW, how="left")
+    groups = found.partition_by("rule", "column", as_dict=True, maintain_order=True)
+    rejected = [
+        _messages(group, code, column, context, repeated)
+        for (code, column), group in groups.items()
     ]
-    unknown = pl.format("rule {} failed", pl.col("rule"))
+    if not rejected:
+        return pl.DataFrame(schema=REJECTION_SCHEMA)
+    return pl.concat(rejected).sort("source_row", "column", "rule")
+
+
+def _messages(
+    group: pl.DataFrame, code: str, column: str | None, context: Context, repeated: pl.DataFrame
+) -> pl.DataFrame:
+    """A group of failures of one rule in one column, with their values and messages."""
+    if code == "name_duplicate_in_batch":
+        group = group.join(repeated, on="name_key", how="left").with_columns(
+            other_rows=_others_text()
+        )
+    value = pl.col(text_column(column)) if column else pl.lit(None, pl.String)
+    rule = RULES.get(code)
+    message = rule.message(context) if rule else pl.format("rule {} failed", pl.col("rule"))
     return (
-        found.with_columns(message=pl.coalesce(*messages, unknown))
-        .select(*REJECTION_COLUMNS)
-        .sort("source_row", "column", "rule")
+        group.with_columns(value=value)
+        .with_columns(message=message)
+        .select(*(pl.col(c).cast(t) for c, t in REJECTION_SCHEMA.items()))
     )
 
 
