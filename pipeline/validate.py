@@ -52,7 +52,10 @@ def validate(
     )
     schema = customer_schema(reference, as_of, existing_names)
     try:
-        schema.validate(typed, lazy=True)
+        # pandera runs a few small queries per check: polars' in-memory engine starts them
+        # sooner than its streaming one (pandera's CPU -15% on 1M rows, bench/)
+        with pl.Config(engine_affinity="in-memory"):
+            schema.validate(typed, lazy=True)
     except pa.errors.SchemaErrors as e:
         fields = [c.removesuffix(TEXT) for c in typed.columns if c.endswith(TEXT)]
         failures = _rule_failures(e.failure_cases, fields)
