@@ -235,12 +235,7 @@ class BatchWriter:
             )
             con.execute("DELETE FROM customers WHERE name_key IN (SELECT name_key FROM replaced)")
         if customers is not None and customers.height:
-            new_customers = _arrow(  # noqa: F841 (scanned)
-                customers.select(
-                    *(c for c in CUSTOMER_COLUMNS if c != "batch_id"),
-                    batch_id=pl.lit(batch_id, pl.Int64),
-                )
-            )
+            new_customers = _arrow(_stored(customers, CUSTOMER_COLUMNS, batch_id))  # noqa: F841
             selected = ", ".join(
                 "map_from_entries(custom_data)" if c == "custom_data" else f'"{c}"'
                 for c in CUSTOMER_COLUMNS
@@ -257,12 +252,7 @@ class BatchWriter:
                     [batch_id, self.retry_of],
                 )
         if rejections is not None and rejections.height:
-            new_rejections = _arrow(  # noqa: F841 (scanned)
-                rejections.select(
-                    *(c for c in REJECTION_COLUMNS if c != "batch_id"),
-                    batch_id=pl.lit(batch_id, pl.Int64),
-                )
-            )
+            new_rejections = _arrow(_stored(rejections, REJECTION_COLUMNS, batch_id))  # noqa: F841
             con.execute(
                 f"INSERT INTO rejections ({_names(REJECTION_COLUMNS)}) "
                 f"SELECT {_names(REJECTION_COLUMNS)} FROM new_rejections"
@@ -329,6 +319,13 @@ _BATCH_COLUMNS = (
     "options",
     "timings",
 )
+
+
+def _stored(frame: pl.DataFrame, columns: tuple[str, ...], batch_id: int) -> pl.DataFrame:
+    """The `columns` a table stores of `frame`, with batch_id set; no other column is handed
+    to DuckDB."""
+    kept = (c for c in columns if c != "batch_id")
+    return frame.select(*kept, batch_id=pl.lit(batch_id, pl.Int64))
 
 
 def _arrow(frame: pl.DataFrame):
