@@ -236,10 +236,12 @@ class _Background:
             self.thread.start()
 
     def submit(self, *chunk) -> None:
+        """Queue a chunk (customers, rejections, replaces), turned into what DuckDB scans here:
+        the writing thread is the slower of the two."""
         if self.error:
             raise self.error
         if self.thread:
-            self.queue.put(chunk)
+            self.queue.put(self.writer.prepare(*chunk))
 
     def close(self, raise_error: bool = True) -> None:
         if self.thread and self.thread.is_alive():
@@ -254,7 +256,7 @@ class _Background:
                 continue  # drain: the caller stops at its next step
             start = time.perf_counter()
             try:
-                self.writer.add(*chunk)
+                self.writer.add(chunk)
             except BaseException as e:  # handed to the caller
                 self.error = e
             self.seconds += time.perf_counter() - start

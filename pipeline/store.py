@@ -11,11 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import duckdb
 import polars as pl
 
 from pipeline.errors import OnboardError, UsageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 SCHEMA = """
 CREATE SEQUENCE IF NOT EXISTS batch_ids START 1;
@@ -204,6 +208,15 @@ def committed_batch(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
     return rows[0][0]
 
 
+@dataclass(frozen=True)
+class Chunk:
+    """Part of a batch, ready for `BatchWriter.add` (see `BatchWriter.prepare`)."""
+
+    customers: "pa.Table | None"  # Arrow tables: what DuckDB scans
+    rejections: "pa.Table | None"
+    replaces: pl.Series | None
+
+
 class BatchWriter:
     """One batch's transaction: add its chunks, then `finish` (commit) or `abort` (roll back).
 
@@ -216,26 +229,35 @@ class BatchWriter:
         con.begin()
         [(self.batch_id,)] = con.execute("SELECT nextval('batch_ids')").fetchall()
 
-    def add(
+    def prepare(
         self,
         customers: pl.DataFrame | None = None,
         rejections: pl.DataFrame | None = None,
         replaces: pl.Series | None = None,
-    ) -> None:
-        """Store a chunk. `replaces`: name keys of stored customers that `customers` update;
-        their rows move to customer_history. A retry batch marks the rejections of the rows it
-        admits as resolved."""
+    ) -> "Chunk":
+        """A chunk as DuckDB scans it (Arrow, the stored columns, batch_id set). It touches no
+        database, so it can be made on another thread than the one that `add`s it."""
+        return Chunk(
+            _scannable(customers, CUSTOMER_COLUMNS, self.batch_id),
+            _scannable(rejections, REJECTION_COLUMNS, self.batch_id),
+            replaces if replaces is not None and replaces.len() else None,
+        )
+
+    def add(self, chunk: "Chunk") -> None:
+        """Store a prepared chunk. `replaces`: name keys of stored customers that its customers
+        update; their rows move to customer_history. A retry batch marks the rejections of the
+        rows it admits as resolved."""
         con, batch_id = self.con, self.batch_id
-        if replaces is not None and replaces.len():
-            replaced = pl.DataFrame({"name_key": replaces})  # noqa: F841 (scanned)
+        if chunk.replaces is not None:
+            replaced = pl.DataFrame({"name_key": chunk.replaces})  # noqa: F841 (scanned)
             con.execute(
                 "INSERT INTO customer_history SELECT c.*, ?, current_timestamp "
                 "FROM customers c JOIN replaced USING (name_key)",
                 [batch_id],
             )
             con.execute("DELETE FROM customers WHERE name_key IN (SELECT name_key FROM replaced)")
-        if customers is not None and customers.height:
-            new_customers = _arrow(_stored(customers, CUSTOMER_COLUMNS, batch_id))  # noqa: F841
+        if chunk.customers is not None:
+            new_customers = chunk.customers  # noqa: F841 (scanned)
             selected = ", ".join(
                 "map_from_entries(custom_data)" if c == "custom_data" else f'"{c}"'
                 for c in CUSTOMER_COLUMNS
@@ -251,8 +273,8 @@ class BatchWriter:
                     "AND source_row IN (SELECT source_row FROM new_customers)",
                     [batch_id, self.retry_of],
                 )
-        if rejections is not None and rejections.height:
-            new_rejections = _arrow(_stored(rejections, REJECTION_COLUMNS, batch_id))  # noqa: F841
+        if chunk.rejections is not None:
+            new_rejections = chunk.rejections  # noqa: F841 (scanned)
             con.execute(
                 f"INSERT INTO rejections ({_names(REJECTION_COLUMNS)}) "
                 f"SELECT {_names(REJECTION_COLUMNS)} FROM new_rejections"
@@ -293,7 +315,7 @@ def write_batch(
     """Write a batch held in memory in one transaction; returns its batch_id."""
     writer = BatchWriter(con, batch.retry_of)
     try:
-        writer.add(customers, rejections)
+        writer.add(writer.prepare(customers, rejections))
         return writer.finish(batch)
     except BaseException:
         writer.abort()
@@ -321,11 +343,13 @@ _BATCH_COLUMNS = (
 )
 
 
-def _stored(frame: pl.DataFrame, columns: tuple[str, ...], batch_id: int) -> pl.DataFrame:
-    """The `columns` a table stores of `frame`, with batch_id set; no other column is handed
-    to DuckDB."""
+def _scannable(frame: pl.DataFrame | None, columns: tuple[str, ...], batch_id: int):
+    """The `columns` a table stores of `frame`, with batch_id set, as Arrow (None if empty);
+    no other column is handed to DuckDB."""
+    if frame is None or not frame.height:
+        return None
     kept = (c for c in columns if c != "batch_id")
-    return frame.select(*kept, batch_id=pl.lit(batch_id, pl.Int64))
+    return _arrow(frame.select(*kept, batch_id=pl.lit(batch_id, pl.Int64)))
 
 
 def _arrow(frame: pl.DataFrame):

@@ -226,15 +226,15 @@ def test_a_failed_write_leaves_nothing_and_exits_1(onboard, db, batch, reference
         "Ann Co,Internet access,Retail,Daily,UTC,prepaid,USD,,,",
         "Bad Co,Nope,Retail,Daily,UTC,prepaid,USD,,,",
     )
-    real_add = store.BatchWriter.add
+    real_prepare = store.BatchWriter.prepare
 
     def broken(self, customers=None, rejections=None, replaces=None):
         # The real code runs; its last insert breaks a NOT NULL rule after the others went in.
         if rejections is not None:
             rejections = rejections.with_columns(rule=None)
-        return real_add(self, customers, rejections, replaces)
+        return real_prepare(self, customers, rejections, replaces)
 
-    monkeypatch.setattr(store.BatchWriter, "add", broken)
+    monkeypatch.setattr(store.BatchWriter, "prepare", broken)
     result = onboard("import", str(path))
     assert result.exit_code == 1
     assert "writing the batch failed, nothing was written" in result.stderr
