@@ -234,7 +234,7 @@ class BatchWriter:
         customers: pl.DataFrame | None = None,
         rejections: pl.DataFrame | None = None,
         replaces: pl.Series | None = None,
-    ) -> "Chunk":
+    ) -> Chunk:
         """A chunk as DuckDB scans it (Arrow, the stored columns, batch_id set). It touches no
         database, so it can be made on another thread than the one that `add`s it."""
         return Chunk(
@@ -243,7 +243,7 @@ class BatchWriter:
             replaces if replaces is not None and replaces.len() else None,
         )
 
-    def add(self, chunk: "Chunk") -> None:
+    def add(self, chunk: Chunk) -> None:
         """Store a prepared chunk. `replaces`: name keys of stored customers that its customers
         update; their rows move to customer_history. A retry batch marks the rejections of the
         rows it admits as resolved."""
