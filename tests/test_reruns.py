@@ -222,6 +222,15 @@ PERIODS = (  # created_on, first period, current period, when it closes (UTC), a
 STORED_ANN = ("Ann Co", "daily", "USD", Decimal("10.0000"), date(2026, 11, 1), 1)
 
 
+def stored_customers(db, where: str) -> list[tuple]:
+    """The stored customers matching `where`, in the columns of STORED_ANN."""
+    return query(
+        db,
+        "SELECT name, billing_period, currency, available_funds, created_on, batch_id "
+        f"FROM customers WHERE {where}",
+    )
+
+
 def test_existing_names_are_rejected_by_default(onboard, db, batch, stored):
     path = batch(customer("ann  co "), customer("Cid Co"), name="next.csv")
     result = onboard("import", str(path), "--as-of", AS_OF, "--json")
@@ -244,11 +253,7 @@ def test_existing_names_are_rejected_by_default(onboard, db, batch, stored):
             "a customer named 'ann  co' already exists; use another name",
         )
     ]
-    assert query(
-        db,
-        "SELECT name, billing_period, currency, available_funds, created_on, batch_id "
-        "FROM customers WHERE name_key = 'ann co'",
-    ) == [STORED_ANN]
+    assert stored_customers(db, "name_key = 'ann co'") == [STORED_ANN]
     assert query(db, "SELECT count(*) FROM customer_history") == [(0,)]
 
 
@@ -276,11 +281,7 @@ def test_on_existing_skip_counts_the_rows_as_skipped(onboard, db, batch, stored)
         ("Bob Co", 1),
         ("Cid Co", 2),
     ]
-    assert query(
-        db,
-        "SELECT name, billing_period, currency, available_funds, created_on, batch_id "
-        "FROM customers WHERE name = 'Ann Co'",
-    ) == [STORED_ANN]
+    assert stored_customers(db, "name = 'Ann Co'") == [STORED_ANN]
     assert query(db, "SELECT source_row, rule FROM rejections WHERE batch_id = 2") == [
         (5, "currency_not_enabled")
     ]
@@ -362,11 +363,7 @@ def test_an_update_row_that_fails_a_rule_leaves_the_customer_as_stored(onboard, 
     result = onboard("import", str(path), "--as-of", AS_OF, "--on-existing", "update")
     assert result.exit_code == 0
     assert "rows read 1: accepted 0, rejected 1" in result.stdout
-    assert query(
-        db,
-        "SELECT name, billing_period, currency, available_funds, created_on, batch_id "
-        "FROM customers WHERE name = 'Ann Co'",
-    ) == [STORED_ANN]
+    assert stored_customers(db, "name = 'Ann Co'") == [STORED_ANN]
     assert query(db, "SELECT count(*) FROM customer_history") == [(0,)]
     assert query(db, "SELECT rule FROM rejections WHERE batch_id = 2") == [
         ("currency_not_enabled",)
