@@ -60,16 +60,31 @@ class ReadResult:
                 kept, blank = _drop_blank(batch, names)
                 yield _unguard_formulas(kept, names), blank
         except pl.exceptions.ComputeError as e:
-            if "invalid utf-8" in str(e).lower():
-                reason = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
-                raise FileRefused(self.source, reason) from None
-            if "more fields" in str(e):
-                reason = (
-                    f"a row has more than {STREAM_EXTRA_FIELDS} fields beyond the header; "
-                    "check the delimiter and quotes"
-                )
-                raise FileRefused(self.source, reason) from None
-            raise FileRefused(self.source, _csv_problem(e)) from None
+            raise self._refusal(e) from None
+
+    def collect(self, *exprs: pl.Expr) -> pl.DataFrame:
+        """`exprs` over every record, blank ones too, in one pass: over `frame`, or over a
+        streamed file with a fix file's formula guard taken off, as `chunks()` does."""
+        if self.scan is None:
+            return self.frame.select(*exprs)
+        cells = (_unguarded(pl.col(n)) for n in unique_names(self.headers))
+        try:
+            return self.scan().with_columns(cells).select(*exprs).collect(engine="streaming")
+        except pl.exceptions.ComputeError as e:
+            raise self._refusal(e) from None
+
+    def _refusal(self, error: Exception) -> FileRefused:
+        """Why a streamed file cannot be read, said for the sender."""
+        if "invalid utf-8" in str(error).lower():
+            reason = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
+        elif "more fields" in str(error):
+            reason = (
+                f"a row has more than {STREAM_EXTRA_FIELDS} fields beyond the header; "
+                "check the delimiter and quotes"
+            )
+        else:
+            reason = _csv_problem(error)
+        return FileRefused(self.source, reason)
 
 
 def expand_paths(paths) -> list[Path]:
@@ -191,7 +206,16 @@ def _unguard_formulas(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     quoted = frame.select(pl.col(n).str.starts_with("'").any() for n in names)
     if not any(quoted.row(0)):
         return frame
-    return frame.with_columns(pl.col(n).str.replace(FORMULA_GUARD, "${1}") for n in names)
+    return frame.with_columns(_unguarded(pl.col(n)) for n in names)
+
+
+def _unguarded(cell: pl.Expr) -> pl.Expr:
+    """The cell without the `'` a fix file put before formula-like text."""
+    return (
+        pl.when(cell.str.starts_with("'"))
+        .then(cell.str.replace(FORMULA_GUARD, "${1}"))
+        .otherwise(cell)
+    )
 
 
 class _NotUtf8(Exception):

@@ -265,12 +265,7 @@ class _Background:
 def _name_keys(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
     """Every record's name key and source_row (a streamed file: one pass over its names)."""
     name = name_key(blank_to_null(pl.nth(columns.columns["name"]))).alias("name_key")
-    if read.frame is not None:
-        return read.frame.select(name, pl.col(SOURCE_ROW))
-    try:
-        return read.scan().select(name, pl.col(SOURCE_ROW)).collect(engine="streaming")
-    except pl.exceptions.ComputeError as e:
-        raise FileRefused(read.source, f"cannot read the file as CSV: {e}") from None
+    return read.collect(name, pl.col(SOURCE_ROW))
 
 
 def _verdict(result: BatchResult, options: RunOptions, retry: bool) -> tuple[str, str | None]:

@@ -454,6 +454,33 @@ def test_a_large_file_streamed_in_chunks_stores_what_a_whole_read_stores(
     assert streamed_summary["timings"].keys() == whole_summary["timings"].keys()
 
 
+def test_a_streamed_file_takes_the_fix_file_guard_off_names_before_comparing_them(
+    tmp_path, db, run_import, monkeypatch
+):
+    """The batch-wide pass over a streamed file's names sees them as its chunks do."""
+    import pipeline.read
+
+    monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
+    path = write(tmp_path / "b.csv", rows(",", "'-Acme", "'-acme", "Bob Co"))
+    result, summary = run_import(path)
+    assert summary["rows_accepted"] == 1, result.output
+    assert summary["rules"] == {"name_duplicate_in_batch": 2}
+    assert query(db, "SELECT name FROM customers") == [("Bob Co",)]
+
+
+def test_a_streamed_file_that_is_not_utf8_is_refused_with_what_to_do(
+    tmp_path, db, onboard, reference_path, monkeypatch
+):
+    import pipeline.read
+
+    monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
+    path = write(tmp_path / "b.csv", rows(",", "Caf\u00e9 Co"), encoding="windows-1252")
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert result.exit_code == 2
+    assert f"{path}: the file is not UTF-8 text; pass --encoding" in result.stderr
+    assert query(db, "SELECT count(*) FROM customers") == [(0,)]
+
+
 def test_old_mac_line_ends_read_as_lines(tmp_path, db, run_import):
     path = write(tmp_path / "b.csv", rows(",", "Ann Co", "Bob Co").replace("\r\n", "\r"))
     result, summary = run_import(path)
