@@ -31,7 +31,6 @@ ZONES = [
     "UTC",
 ]
 PERIODS = ["Daily", "Weekly", "Semimonthly", "Monthly", "Monthly (anniversary)", "30 days"]
-CURRENCIES = ["USD", "EUR", "CZK", "JPY", "BHD"]
 REFERENCE = Path(__file__).resolve().parent.parent / "sample_data" / "reference.toml"
 
 

@@ -16,6 +16,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,14 +31,15 @@ RAW_LOAD = (
 
 def timed(command: list[str]) -> tuple[float, int, str]:
     """Wall seconds, peak RSS in bytes of the child, and its stdout."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    stdout = process.stdout.read()
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(command)}\n{stderr.decode()}")
+    with tempfile.TemporaryFile() as stderr:  # a file: a chatty child cannot block on a pipe
+        start = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
+        stdout = process.stdout.read()
+        _, status, usage = os.wait4(process.pid, 0)  # also its peak memory, unlike wait()
+        seconds = time.perf_counter() - start
+        if os.waitstatus_to_exitcode(status) != 0:
+            stderr.seek(0)
+            sys.exit(f"failed: {' '.join(command)}\n{stderr.read().decode()}")
     return seconds, usage.ru_maxrss * 1024, stdout.decode()
 
 

@@ -13,7 +13,7 @@ import click
 
 from pipeline import __version__
 from pipeline.errors import OnboardError, UsageError
-from pipeline.options import ON_EXISTING, RunOptions
+from pipeline.options import DELIMITERS, ON_EXISTING, RunOptions
 
 DEFAULT_DB = "onboarding.duckdb"
 
@@ -97,7 +97,7 @@ def _delimiter(ctx, param, value: str | None) -> str | None:
         return None
     named = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";", "pipe": "|"}
     value = named.get(value.lower(), value)
-    if value not in (",", ";", "\t", "|"):
+    if value not in DELIMITERS:
         raise click.BadParameter("use one of , ; tab |")
     return value
 

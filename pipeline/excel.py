@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -87,10 +88,11 @@ def read_workbook(
         else:
             index, header = _first_sheet_with_header(reader, source, names, is_header)
         grid = reader.take(index).slice(header)
-    grid = grid.select(c for c in grid.columns if _kept(grid[c]))
+    filled = grid.select((~blank_cell(pl.all())).any()).row(0)  # blank columns (beside titles) go
+    grid = grid.select(c for c, kept in zip(grid.columns, filled, strict=True) if kept)
     result = _from_grid(grid, source, header_row=header + 1)
     note = f"sheet {names[index]!r} ({index + 1} of {len(names)}), header on row {header + 1}"
-    return ReadResult(result.frame, result.headers, result.blank_rows, (note,), source=source)
+    return replace(result, notes=(note,))
 
 
 def _sheet_index(source: str, names: list[str], sheet: str | int) -> int:
@@ -138,11 +140,6 @@ def _header_row(first: int, head: pl.DataFrame, is_header) -> int | None:
         if any(cells) and is_header(cells):
             return first + offset
     return None
-
-
-def _kept(column: pl.Series) -> bool:
-    """Columns with a header or data; blank ones (beside titles above the table) go."""
-    return bool((column.str.strip_chars().str.len_chars() > 0).any())
 
 
 class _Reader:
@@ -368,14 +365,9 @@ def _as_typed(cell: pl.Expr) -> pl.Expr:
 
 def _error_cells(errors, letters: list[str]) -> pl.DataFrame:
     """Cells fastexcel could not give as text: Excel errors and OpenDocument durations."""
-    cells = pl.DataFrame(
-        {
-            "row": [e.position[0] for e in errors],
-            "column": [letters[e.position[1]] for e in errors],
-            "detail": [e.detail for e in errors],
-        },
-        schema={"row": pl.Int64, "column": pl.String, "detail": pl.String},
-    ).with_columns(pl.col("detail").str.extract_groups(_DETAIL).struct.unnest())
+    cells = _cells(errors, letters).with_columns(
+        pl.col("detail").str.extract_groups(_DETAIL).struct.unnest()
+    )
     kind, value = pl.col("kind"), pl.col("value").str.strip_chars('"')
     cells = cells.with_columns(value.str.extract_groups(_ISO_DURATION).struct.unnest())
     cells = cells.with_columns(
@@ -399,14 +391,7 @@ def _times(reader, index: int, columns: list[str], letters: list[str]) -> pl.Dat
     absolute = [_column_index(c) for c in columns]
     _, errors = _load(reader, index, dtypes="float", use_columns=absolute).to_arrow_with_errors()
     found = [e for e in (errors.errors if errors else []) if e.position[1] in wanted]
-    cells = pl.DataFrame(
-        {
-            "row": [e.position[0] for e in found],
-            "column": [letters[e.position[1]] for e in found],
-            "detail": [e.detail for e in found],
-        },
-        schema={"row": pl.Int64, "column": pl.String, "detail": pl.String},
-    )
+    cells = _cells(found, letters)
     cells = cells.with_columns(pl.col("detail").str.extract_groups(_SERIAL).struct.unnest())
     serial = pl.col("serial").cast(pl.Float64, strict=False)
     cells = cells.filter((pl.col("type") == "TimeDelta") | (serial < 1))
@@ -455,6 +440,18 @@ def _first_nonblank(frame: pl.DataFrame) -> int:
     filled = frame.select(pl.any_horizontal(~blank_cell(pl.col(c)) for c in frame.columns))
     rows = filled.to_series().arg_true()
     return int(rows[0]) if rows.len() else 0
+
+
+def _cells(errors, letters: list[str]) -> pl.DataFrame:
+    """fastexcel's conversion errors as (row, column letter, detail)."""
+    return pl.DataFrame(
+        {
+            "row": [e.position[0] for e in errors],
+            "column": [letters[e.position[1]] for e in errors],
+            "detail": [e.detail for e in errors],
+        },
+        schema={"row": pl.Int64, "column": pl.String, "detail": pl.String},
+    )
 
 
 def _letter(index: int) -> str:

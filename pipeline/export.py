@@ -11,12 +11,10 @@ import duckdb
 import polars as pl
 
 from pipeline import store
+from pipeline.columns import SILENTLY_IGNORED as ERRORS  # the column of reasons
 from pipeline.columns import header_key
 from pipeline.errors import UsageError
-from pipeline.read import SOURCE_ROW, stored_cells, unique_names
-
-ERRORS = "errors"  # the column of reasons; ignored when the file is imported
-FORMULA_START = r"^[=+\-@\t\r]"
+from pipeline.read import FORMULA_START, SOURCE_ROW, stored_cells, unique_names
 
 
 def export_rejections(con: duckdb.DuckDBPyConnection, batch_id: int, path: Path) -> int:
@@ -58,10 +56,10 @@ def _rows(found: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
 
 
 def _write_csv(rows: pl.DataFrame, headers: list[str], path: Path, separator: str) -> None:
-    cells = [c for c in rows.columns if c.startswith("c") and c[1:].isdigit()]
+    cells = rows.columns[1:-1]  # between source_row and errors (see _rows)
     neutral = rows.select(
         *(
-            pl.when(pl.col(c).str.contains(FORMULA_START))
+            pl.when(pl.col(c).str.contains("^" + FORMULA_START))
             .then(pl.lit("'") + pl.col(c))
             .otherwise(pl.col(c))
             .alias(h)
@@ -98,7 +96,7 @@ def _write_xlsx(
         if column:
             key = (row, header_key(column))
             reasons[key] = f"{reasons[key]}\n{message}" if key in reasons else message
-    cells = [c for c in rows.columns if c.startswith("c") and c[1:].isdigit()]
+    cells = rows.columns[1:-1]  # between source_row and errors (see _rows)
     for line, row in enumerate(rows.iter_rows(named=True), start=1):
         for col, cell in enumerate(cells):
             reason = reasons.get((row[SOURCE_ROW], keys[col]))

@@ -1,9 +1,10 @@
 """The options of a run: one frozen value passed to every stage that needs it."""
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import date
 
 ON_EXISTING = ("reject", "skip", "update")
+DELIMITERS = (",", ";", "\t", "|")  # of text files, detected in this order of preference
 
 
 @dataclass(frozen=True)
@@ -13,7 +14,7 @@ class RunOptions:
     as_of: date
     dry_run: bool = False
     encoding: str | None = None  # text files: None detects UTF-8/UTF-16/Windows-1252
-    delimiter: str | None = None  # text files: None detects , ; tab |
+    delimiter: str | None = None  # text files: one of DELIMITERS; None detects it
     decimal_comma: bool | None = None  # None: a comma in `;`-separated files, else a point
     sheet: str | int | None = None  # workbooks: None takes the first sheet with a header row
     renames: dict[str, str] = field(default_factory=dict)  # sender's header -> column
@@ -24,18 +25,9 @@ class RunOptions:
 
     def to_dict(self) -> dict:
         """The options as recorded with a batch, so that a run can be reproduced."""
-        return {
-            "as_of": self.as_of.isoformat(),
-            "encoding": self.encoding,
-            "delimiter": self.delimiter,
-            "decimal_comma": self.decimal_comma,
-            "sheet": self.sheet,
-            "renames": self.renames,
-            "date_format": self.date_format,
-            "on_existing": self.on_existing,
-            "force": self.force,
-            "max_rejected": self.max_rejected,
-        }
+        recorded = asdict(self)
+        del recorded["dry_run"]  # a dry run records nothing
+        return {**recorded, "as_of": self.as_of.isoformat()}
 
     def rejected_limit(self, rows: int) -> int | None:
         """The most rejected rows a batch of `rows` may have, or None for no limit."""

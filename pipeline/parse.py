@@ -14,26 +14,17 @@ import dateutil.parser
 import iso4217
 import polars as pl
 
-from pipeline.columns import STANDARD, ColumnMap, blank_to_null
+from pipeline.columns import STANDARD, ColumnMap, blank_to_null, header_key
+from pipeline.periods import PERIOD_KINDS
 from pipeline.read import EXTRA, SOURCE_ROW
 from pipeline.reference import Reference
 
 TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
 AMOUNT_SCALE = 4  # decimal places kept for amounts: the most any ISO 4217 currency has
 
-PERIOD_LABELS = {
-    "daily": "daily",
-    "weekly": "weekly",
-    "semimonthly": "semimonthly",
-    "monthly": "monthly",
-    "monthlyanniversary": "monthly_anniversary",
-    "30days": "30_days",
-    "1": "daily",
-    "2": "weekly",
-    "3": "semimonthly",
-    "4": "monthly",
-    "5": "monthly_anniversary",
-    "6": "30_days",
+PERIOD_LABELS = {  # a billing period as written, header_key'd: its code; 1-6 as in the API
+    **{header_key(kind): kind for kind in PERIOD_KINDS},
+    **{str(n): kind for n, kind in enumerate(PERIOD_KINDS, start=1)},
 }
 BALANCE_CONTROLS = ("prepaid", "postpaid")
 AMOUNTS = ("credit_limit", "available_funds")
@@ -82,10 +73,9 @@ def parse(
     ]
     extra = pl.col(EXTRA) if EXTRA in raw.columns else pl.lit(None, pl.String)
     frame = raw.select(pl.col(SOURCE_ROW).cast(pl.Int64), *texts, extra_fields=extra)
-    classes = [c.name for c in reference.customer_classes]
     lookups = {
         "business_model": lambda t: _lookup(t, reference.business_models),
-        "customer_class": lambda t: _lookup(t, classes),
+        "customer_class": lambda t: _lookup(t, reference.class_names),
         "billing_period": lambda t: _recode(
             t.str.replace_all(r"[\s_\-()]", "").str.to_lowercase(), PERIOD_LABELS, t
         ),
@@ -120,17 +110,16 @@ def parse(
 def _created_on(frame: pl.DataFrame, as_of: date, date_format: str | None) -> pl.Expr:
     """ISO dates, or the `date_format` layout; with `dmy`/`mdy`, any common layout in that
     order (python-dateutil, once per distinct text)."""
-    created = _by_distinct(
+    flexible = None
+    if date_format in DATE_ORDERS:
+        flexible = functools.partial(_flexible_date, day_first=DATE_ORDERS[date_format])
+    return _by_distinct(
         frame,
         "created_on",
         lambda t: pl.when(t.is_null()).then(pl.lit(as_of)).otherwise(_date(t, date_format)),
         pl.Date,
+        flexible,
     )
-    if date_format not in DATE_ORDERS:
-        return created
-    day_first = DATE_ORDERS[date_format]
-    flexible = PerValue(lambda text: _flexible_date(text, day_first))
-    return created.fill_null(_by_distinct(frame, "created_on", flexible, pl.Date))
 
 
 def name_key(name: pl.Expr) -> pl.Expr:
@@ -141,18 +130,17 @@ def name_key(name: pl.Expr) -> pl.Expr:
     return name.str.replace_all(r"\s{2,}|[^\S ]", " ").str.to_lowercase()
 
 
-def _by_distinct(frame: pl.DataFrame, column: str, make, dtype) -> pl.Expr:
-    """`make(text)` computed once per distinct text of `column`, then mapped onto every row.
-
-    `make` builds a polars expression, or is a `PerValue` function of one text (Python, still
-    once per distinct value).
-    """
+def _by_distinct(frame: pl.DataFrame, column: str, make, dtype, fallback=None) -> pl.Expr:
+    """`make(text)` (a polars expression) computed once per distinct text of `column`, then
+    mapped onto every row. `fallback(text)`, a Python function of one text, gives the values
+    `make` left null (still once per distinct value)."""
     text = text_column(column)
     distinct = frame.select(pl.col(text).unique().drop_nulls())
-    if isinstance(make, PerValue):
-        values = pl.Series([make(v) for v in distinct.to_series()], dtype=dtype)
-    else:
-        values = distinct.select(make(blank_to_null(pl.col(text)))).to_series()
+    values = distinct.select(make(blank_to_null(pl.col(text)))).to_series()
+    if fallback is not None and values.null_count():
+        texts = distinct.to_series()
+        filled = [fallback(t) if v is None else v for t, v in zip(texts, values, strict=True)]
+        values = pl.Series(filled, dtype=dtype)
     if values.dtype == pl.String and values.equals(distinct.to_series(), check_names=False):
         return pl.col(text)  # every value is already as it should be: nothing to map
     return pl.col(text).replace_strict(
@@ -177,16 +165,6 @@ def _decimals(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
     is fine): the bytes after the decimal mark once trailing zeros are taken off."""
     mark = text.str.find("," if decimal_comma else ".", literal=True)
     return (text.str.strip_chars_end("0").str.len_bytes() - mark - 1).fill_null(0)
-
-
-class PerValue:
-    """A function of one cell's text, for `_by_distinct` to apply once per distinct value."""
-
-    def __init__(self, function):
-        self.function = function
-
-    def __call__(self, value: str):
-        return self.function(value)
 
 
 def _flexible_date(text: str, day_first: bool) -> date | None:

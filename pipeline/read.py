@@ -13,20 +13,20 @@ import gzip
 import io
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
 from pipeline.errors import FileRefused
-from pipeline.options import RunOptions
+from pipeline.options import DELIMITERS, RunOptions
 
 SOURCE_ROW = "source_row"
 EXTRA = "__extra__"  # text of the cells beyond the header's last column
-DELIMITERS = (",", ";", "\t", "|")
 WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
-FORMULA_GUARD = r"^'([=+\-@\t\r])"  # the `'` a fix file puts before formula-like text
+FORMULA_START = r"[=+\-@\t\r]"  # what a spreadsheet would run as a formula, first in a cell
+FORMULA_GUARD = f"^'({FORMULA_START})"  # the `'` a fix file puts before such text
 MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
 STREAM_BYTES = 256 << 20  # text files larger than this are imported in chunks
 CHUNK_ROWS = 250_000  # rows checked and written at a time
@@ -128,8 +128,8 @@ def read_batch(path: str | Path, options: RunOptions, is_header=None) -> ReadRes
         data = _gunzip(path)
         if data.startswith((_ZIP, _OLE2)):
             raise FileRefused(source, "a compressed workbook; send the workbook itself")
-        return _read_text(data, source, options, compressed=True)
-    return _read_text(path, source, options)
+        return _read_text(data, data[:_SNIFF], source, options, compressed=True)
+    return _read_text(path, head, source, options)
 
 
 def _gunzip(path: Path) -> bytes:
@@ -141,9 +141,9 @@ def _gunzip(path: Path) -> bytes:
 
 
 def _read_text(
-    data: Path | bytes, source: str, options: RunOptions, compressed=False
+    data: Path | bytes, head: bytes, source: str, options: RunOptions, compressed=False
 ) -> ReadResult:
-    head = data[:_SNIFF] if isinstance(data, bytes) else _head(data)
+    """A text file (`data`, whose first bytes are `head`) as records."""
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     encoding = options.encoding or ("utf-16" if utf16 else "utf-8")
     if codecs.lookup(encoding).name != "utf-8":
@@ -170,11 +170,12 @@ def _read_text(
     except _NotUtf8:
         if options.encoding:
             raise FileRefused(source, f"the file is not {options.encoding} text") from None
-        encoding = _legacy_encoding(data)  # not UTF-8: a legacy single-byte file
-        grid = _read_grid(_transcode(data, encoding, source), source, delimiter, header_fields)
+        raw = data if isinstance(data, bytes) else data.read_bytes()  # read once for both
+        encoding = _legacy_encoding(raw)  # not UTF-8: a legacy single-byte file
+        grid = _read_grid(_transcode(raw, encoding, source), source, delimiter, header_fields)
     result = _from_grid(grid, source, header_fields=header_fields)
     frame = _unguard_formulas(result.frame, unique_names(result.headers))
-    return ReadResult(frame, result.headers, result.blank_rows, notes(), delimiter, source=source)
+    return replace(result, frame=frame, notes=notes(), delimiter=delimiter)
 
 
 def _streamed(
@@ -225,18 +226,12 @@ class _NotUtf8(Exception):
 _NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
 
 
-def _head(path: Path) -> bytes:
-    with path.open("rb") as f:
-        return f.read(_SNIFF)
-
-
 def _size(data: Path | bytes) -> int:
     return len(data) if isinstance(data, bytes) else data.stat().st_size
 
 
-def _legacy_encoding(data: Path | bytes) -> str:
+def _legacy_encoding(raw: bytes) -> str:
     """Windows-1252 when every byte is defined there (what Windows desktops write), else Latin-1."""
-    raw = data if isinstance(data, bytes) else data.read_bytes()
     return "windows-1252" if _decodes(raw, "windows-1252") else "latin-1"
 
 

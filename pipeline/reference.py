@@ -47,6 +47,10 @@ class Reference:
     text: str  # the TOML as written, kept so `reference show` gives back what was loaded
 
     @property
+    def class_names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.customer_classes)
+
+    @property
     def custom_field_names(self) -> tuple[str, ...]:
         names = (f.name for c in self.customer_classes for f in c.custom_fields)
         return tuple(dict.fromkeys(names))

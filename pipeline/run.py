@@ -23,9 +23,9 @@ from pipeline import store
 from pipeline.columns import ColumnMap, blank_to_null, header_matcher, map_columns
 from pipeline.errors import FileRefused, OnboardError, UsageError
 from pipeline.options import RunOptions
-from pipeline.parse import name_key, parse
+from pipeline.parse import name_key, parse, text_column
 from pipeline.periods import add_periods
-from pipeline.read import SOURCE_ROW, ReadResult, read_batch, stored_cells
+from pipeline.read import SOURCE_ROW, ReadResult, blank_cell, read_batch, stored_cells
 from pipeline.reference import Reference
 from pipeline.validate import repeated_names, validate
 
@@ -194,8 +194,10 @@ def _run(
             result.rows_skipped += checked.rows_skipped
             result.rows_updated += checked.replaces.len()
             reasons.append(_reason_counts(checked.rejections))
-            rejections = None if retry else checked.rejections
-            background.submit(checked.customers, rejections, checked.replaces)
+            if writer:
+                with clock("write"):  # made ready here, written on the writer's thread
+                    rejections = None if retry else _with_originals(checked.rejections, records)
+                    background.submit(checked.customers, rejections, checked.replaces)
         background.close()
         result.rows_rejected = result.rows_read - result.rows_accepted - result.rows_skipped
         result.rules, result.top_reasons = _summarize(reasons)
@@ -306,9 +308,10 @@ def _check(
         )
     with clock("validate"):
         stored = stored.join(typed.select("name_key"), on="name_key", how="semi")
-        skipped = typed.join(stored, on="name_key", how="semi")
+        rows_skipped = 0
         if options.on_existing == "skip":
-            typed = typed.join(stored, on="name_key", how="anti")
+            kept = typed.join(stored, on="name_key", how="anti")
+            rows_skipped, typed = typed.height - kept.height, kept
         known = stored["name_key"] if options.on_existing == "reject" else None
         checked = validate(
             typed,
@@ -325,9 +328,7 @@ def _check(
         if options.on_existing == "update":
             accepted, replaces = _keep_creation_dates(accepted, stored)
         customers = add_periods(accepted, options.as_of)
-        rejections = _with_originals(checked.rejections, records)
-    rows_skipped = skipped.height if options.on_existing == "skip" else 0
-    return _Checked(customers, rejections, replaces, rows_skipped)
+    return _Checked(customers, checked.rejections, replaces, rows_skipped)
 
 
 def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):
@@ -335,7 +336,7 @@ def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):
     joined = accepted.join(
         stored.rename({"created_on": "stored_created_on"}), on="name_key", how="left"
     )
-    kept = pl.col("created_on__text").str.strip_chars().fill_null("") == ""
+    kept = blank_cell(pl.col(text_column("created_on")))
     updated = joined.with_columns(
         created_on=pl.when(kept & pl.col("stored_created_on").is_not_null())
         .then(pl.col("stored_created_on"))

@@ -306,16 +306,10 @@ class BatchWriter:
             self.con.rollback()
 
 
-def write_batch(
-    con: duckdb.DuckDBPyConnection,
-    batch: BatchRow,
-    customers: pl.DataFrame | None = None,
-    rejections: pl.DataFrame | None = None,
-) -> int:
-    """Write a batch held in memory in one transaction; returns its batch_id."""
+def write_batch(con: duckdb.DuckDBPyConnection, batch: BatchRow) -> int:
+    """Record a batch that stored no rows (skipped, failed); returns its batch_id."""
     writer = BatchWriter(con, batch.retry_of)
     try:
-        writer.add(writer.prepare(customers, rejections))
         return writer.finish(batch)
     except BaseException:
         writer.abort()
@@ -404,13 +398,15 @@ def rejections(
     con: duckdb.DuckDBPyConnection, batch_id: int, open_only: bool = False
 ) -> pl.DataFrame:
     """A batch's rejections, one row per failed rule (`open_only`: not resolved by a retry)."""
-    batch(con, batch_id)  # refuses an unknown batch
     where = " AND resolved_by_batch IS NULL" if open_only else ""
-    return con.sql(
+    found = con.sql(
         f"SELECT {_names(REJECTION_COLUMNS)}, resolved_by_batch FROM rejections "
         f'WHERE batch_id = ?{where} ORDER BY source_row, "column", rule',
         params=[batch_id],
     ).pl()
+    if not found.height:
+        batch(con, batch_id)  # none: refuses an unknown batch
+    return found
 
 
 def _names(columns) -> str:

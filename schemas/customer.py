@@ -51,8 +51,13 @@ def _given(amount: str) -> pl.Expr:
     return pl.col(f"{amount}_given")
 
 
+def currency_units(minor_units: dict[str, int]) -> pl.Expr:
+    """The decimal places the row's currency has (null for one not enabled)."""
+    return pl.col("currency").replace_strict(minor_units, default=None, return_dtype=pl.Int64)
+
+
 def _allowed_decimals(amount: str, minor_units: dict[str, int]) -> pl.Expr:
-    units = pl.col("currency").replace_strict(minor_units, default=None, return_dtype=pl.Int64)
+    units = currency_units(minor_units)
     return pl.when(pl.col(amount).is_not_null()).then(pl.col(f"{amount}_decimals") <= units)
 
 
@@ -158,15 +163,13 @@ def customer_schema(
     added = {
         "name": [_check("name_exists", ~pl.col("name_key").is_in(existing.implode()))],
         "business_model": [_isin(reference.business_models, "business_model_unknown")],
-        "customer_class": [
-            _isin([c.name for c in reference.customer_classes], "customer_class_unknown")
-        ],
+        "customer_class": [_isin(reference.class_names, "customer_class_unknown")],
         "currency": [
             _isin(iso_codes, "currency_not_iso4217"),
+            # an ISO 4217 code the reseller has not enabled (the enabled ones are all ISO)
             _check(
                 "currency_not_enabled",
-                ~pl.col("currency").is_in(iso_codes)
-                | pl.col("currency").is_in(reference.currencies),
+                ~pl.col("currency").is_in(sorted(iso_currencies() - set(reference.currencies))),
             ),
         ],
         "credit_limit": [

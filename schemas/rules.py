@@ -11,8 +11,9 @@ from datetime import date
 
 import polars as pl
 
+from pipeline.parse import DATE_ORDERS
 from pipeline.reference import Reference
-from schemas.customer import NAME_MAX
+from schemas.customer import NAME_MAX, currency_units
 
 
 @dataclass(frozen=True)
@@ -26,8 +27,8 @@ class Context:
 
 
 def _date_message(ctx: Context) -> pl.Expr:
-    if ctx.date_format in ("dmy", "mdy"):
-        order = "day" if ctx.date_format == "dmy" else "month"
+    if ctx.date_format in DATE_ORDERS:
+        order = "day" if DATE_ORDERS[ctx.date_format] else "month"
         hint = f"write it as YYYY-MM-DD, or as a full date with the {order} first"
     elif ctx.date_format:
         hint = f"write it as YYYY-MM-DD or in the layout {ctx.date_format} given by --date-format"
@@ -75,14 +76,12 @@ def _models(reference):
 
 
 def _classes(reference):
-    return [c.name for c in reference.customer_classes]
+    return list(reference.class_names)
 
 
 def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rule]:
     def decimals(ctx: Context) -> pl.Expr:
-        units = pl.col("currency").replace_strict(
-            ctx.reference.minor_units(), default=None, return_dtype=pl.Int64
-        )
+        units = currency_units(ctx.reference.minor_units())
         return pl.format(
             f"{label} '{{}}' has more decimal places than {{}} allows ({{}})",
             pl.col("value"),
