@@ -60,7 +60,7 @@ class ReadResult:
                 kept, blank = _drop_blank(batch, names)
                 yield _unguard_formulas(kept, names), blank
         except pl.exceptions.ComputeError as e:
-            raise self._refusal(e) from None
+            raise _stream_refusal(self.source, e) from None
 
     def collect(self, *exprs: pl.Expr) -> pl.DataFrame:
         """`exprs` over every record, blank ones too, in one pass: over `frame`, or over a
@@ -71,20 +71,7 @@ class ReadResult:
         try:
             return self.scan().with_columns(cells).select(*exprs).collect(engine="streaming")
         except pl.exceptions.ComputeError as e:
-            raise self._refusal(e) from None
-
-    def _refusal(self, error: Exception) -> FileRefused:
-        """Why a streamed file cannot be read, said for the sender."""
-        if "invalid utf-8" in str(error).lower():
-            reason = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
-        elif "more fields" in str(error):
-            reason = (
-                f"a row has more than {STREAM_EXTRA_FIELDS} fields beyond the header; "
-                "check the delimiter and quotes"
-            )
-        else:
-            reason = _csv_problem(error)
-        return FileRefused(self.source, reason)
+            raise _stream_refusal(self.source, e) from None
 
 
 def expand_paths(paths) -> list[Path]:
@@ -188,7 +175,7 @@ def _streamed(
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
     width = header_fields + STREAM_EXTRA_FIELDS
 
-    def scan() -> pl.LazyFrame:
+    def records() -> pl.LazyFrame:
         grid = pl.scan_csv(
             path,
             has_header=False,
@@ -197,9 +184,34 @@ def _streamed(
             missing_columns="insert",
             row_index_name=_POSITION,
         )
-        return _records(grid.filter(pl.col(_POSITION) > 0), unique_names(headers), header_fields)
+        return grid.filter(pl.col(_POSITION) > 0)
+
+    cells = [f"c{i}" for i in range(header_fields)]
+    try:  # a pass over the file only when a header cell is empty
+        empty = _valueless(records(), cells, headers)
+    except pl.exceptions.ComputeError as e:
+        raise _stream_refusal(source, e) from None
+    headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
+
+    def scan() -> pl.LazyFrame:
+        kept = records().drop(empty)
+        return _records(kept, unique_names(headers), header_fields - len(empty))
 
     return ReadResult(None, headers, 0, notes, delimiter, scan=scan, source=source)
+
+
+def _stream_refusal(source: str, error: Exception) -> FileRefused:
+    """Why a streamed file cannot be read, said for the sender."""
+    if "invalid utf-8" in str(error).lower():
+        reason = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
+    elif "more fields" in str(error):
+        reason = (
+            f"a row has more than {STREAM_EXTRA_FIELDS} fields beyond the header; "
+            "check the delimiter and quotes"
+        )
+    else:
+        reason = _csv_problem(error)
+    return FileRefused(source, reason)
 
 
 def _unguard_formulas(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
@@ -303,17 +315,23 @@ def _from_grid(
     headers = [("" if h is None else str(h)).strip() for h in grid.select(cells).row(0)]
     if not any(headers):
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
-    empty = {  # no header and no value: trailing delimiters, not data
-        c
-        for c, h in zip(cells, headers, strict=True)
-        if not h and grid[c].slice(1).null_count() == grid.height - 1
-    }
+    empty = _valueless(grid.slice(1), cells, headers)
     if empty:
         headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
         grid, header_fields = grid.drop(empty), header_fields - len(empty)
     names = unique_names(headers)
     kept, blank = _drop_blank(_records(grid.slice(1), names, header_fields), names)
     return ReadResult(kept, headers, blank, source=source)
+
+
+def _valueless(records, cells: list[str], headers: list[str]) -> set[str]:
+    """The cells with no header and no value in any of the (lazy) `records`: trailing
+    delimiters, not data."""
+    unnamed = [c for c, h in zip(cells, headers, strict=True) if not h]
+    if not unnamed:
+        return set()
+    held = records.lazy().select(pl.col(unnamed).is_not_null().any()).collect(engine="streaming")
+    return {c for c in unnamed if not held[c].item()}
 
 
 def _records(grid, names: list[str], header_fields: int):

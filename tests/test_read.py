@@ -491,7 +491,17 @@ def test_old_mac_line_ends_read_as_lines(tmp_path, db, run_import):
     ]
 
 
-def test_trailing_delimiters_make_no_unnamed_columns(tmp_path, db, run_import):
+@pytest.fixture(params=["whole", "streamed"])
+def read_as(request, monkeypatch):
+    """Both ways a text file is read: whole into memory, or streamed as a large one is."""
+    import pipeline.read
+
+    if request.param == "streamed":
+        monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
+    return request.param
+
+
+def test_trailing_delimiters_make_no_unnamed_columns(tmp_path, db, run_import, read_as):
     text = rows(",", "Ann Co").replace("\r\n", ",,\r\n")
     result, summary = run_import(write(tmp_path / "b.csv", text))
     assert summary["rows_accepted"] == 1
@@ -499,7 +509,7 @@ def test_trailing_delimiters_make_no_unnamed_columns(tmp_path, db, run_import):
     assert result.stderr == ""
 
 
-def test_an_unnamed_column_with_values_is_named_in_a_warning(tmp_path, run_import):
+def test_an_unnamed_column_with_values_is_named_in_a_warning(tmp_path, run_import, read_as):
     row = ROW.format(name="Ann Co", d=",", limit="1")
     text = f"{HEADER},\r\n{row},note\r\n"
     result, summary = run_import(write(tmp_path / "b.csv", text))
