@@ -2,9 +2,10 @@
 
 Generates a batch (bench/generate.py), then alternates three times: (a) DuckDB's raw load
 `CREATE TABLE t AS SELECT * FROM read_csv(...)` in a fresh Python process, (b) `onboard import`
-of the same file into a fresh database. Prints each time, the median ratio b/a, b's peak memory
-(RSS) and rows per second, and writes the figures as JSON (bench/out/results.json) so runs can
-be compared over time. Ratios, not absolute times, are what to compare: the machine is shared.
+of the same file into a fresh database, (c) `onboard import --dry-run` of it: every check, no
+write. Prints each time, the median ratios b/a and c/a, b's peak memory (RSS) and rows per
+second, and writes the figures as JSON (bench/out/results.json) so runs can be compared over
+time. Ratios, not absolute times, are what to compare: the machine is shared.
 
     python bench/run.py [--rows N] [--repeat K] [--out DIR]
 """
@@ -74,11 +75,13 @@ def main() -> None:
     runs = []
     for n in range(1, args.repeat + 1):
         raw_db, import_db = args.out / "raw.duckdb", args.out / "import.duckdb"
-        for db in (raw_db, import_db):
+        no_db = args.out / "dry-run.duckdb"  # absent: a dry run checks against an empty database
+        for db in (raw_db, import_db, no_db):
             db.unlink(missing_ok=True)
             Path(f"{db}.wal").unlink(missing_ok=True)
         raw_s, raw_rss, _ = timed([sys.executable, "-c", RAW_LOAD, str(batch), str(raw_db)])
         import_s, import_rss, out = timed([*onboard, "--db", str(import_db)])
+        checks_s, _, _ = timed([*onboard, "--db", str(no_db), "--dry-run"])
         summary = json.loads(out)
         runs.append(
             {
@@ -87,6 +90,8 @@ def main() -> None:
                 "import_s": import_s,
                 "import_rss": import_rss,
                 "ratio": import_s / raw_s,
+                "checks_only_s": checks_s,
+                "checks_only_ratio": checks_s / raw_s,
                 "stages": summary["timings"],
                 "rows_read": summary["rows_read"],
                 "rows_rejected": summary["rows_rejected"],
@@ -95,9 +100,11 @@ def main() -> None:
         print(
             f"run {n}: duckdb raw load {raw_s:6.2f} s   onboard import {import_s:6.2f} s   "
             f"ratio {import_s / raw_s:4.2f}   import peak RSS {import_rss / 2**20:7.0f} MiB   "
+            f"checks only (--dry-run) {checks_s:6.2f} s ratio {checks_s / raw_s:4.2f}   "
             f"stages {summary['timings']}"
         )
     ratio = statistics.median(r["ratio"] for r in runs)
+    checks_ratio = statistics.median(r["checks_only_ratio"] for r in runs)
     import_s = statistics.median(r["import_s"] for r in runs)
     peak = max(r["import_rss"] for r in runs)
     result = {
@@ -109,13 +116,15 @@ def main() -> None:
         },
         "rows": args.rows,
         "median_ratio": round(ratio, 3),
+        "median_checks_only_ratio": round(checks_ratio, 3),
         "median_import_s": round(import_s, 3),
         "rows_per_s": round(args.rows / import_s),
         "peak_rss_mib": round(peak / 2**20),
         "runs": runs,
     }
     print(
-        f"median ratio onboard/duckdb: {ratio:.2f}   rows/s: {args.rows / import_s:,.0f}   "
+        f"median ratio onboard/duckdb: {ratio:.2f} (checks only: {checks_ratio:.2f})   "
+        f"rows/s: {args.rows / import_s:,.0f}   "
         f"peak RSS: {peak / 2**20:,.0f} MiB"
     )
     history = args.out / "results.json"
