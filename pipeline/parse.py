@@ -7,6 +7,7 @@ the distinct values through `replace_strict`, never per row.
 """
 
 import functools
+import re
 import zoneinfo
 from datetime import date, datetime
 
@@ -14,23 +15,28 @@ import dateutil.parser
 import iso4217
 import polars as pl
 
-from pipeline.columns import STANDARD, ColumnMap, blank_to_null, header_key
+from pipeline.columns import AMOUNTS, STANDARD, TEXT, ColumnMap, blank_to_null, header_key
+from pipeline.names import clean_names, name_keys
 from pipeline.periods import PERIOD_KINDS
 from pipeline.read import EXTRA, SOURCE_ROW
 from pipeline.reference import Reference
 
-TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
 AMOUNT_SCALE = 4  # decimal places kept for amounts: the most any ISO 4217 currency has
+AMOUNT_DIGITS = 38 - AMOUNT_SCALE  # integer digits an amount may have: DECIMAL(38, 4) holds 34
 
 PERIOD_LABELS = {  # a billing period as written, header_key'd: its code; 1-6 as in the API
     **{header_key(kind): kind for kind in PERIOD_KINDS},
     **{str(n): kind for n, kind in enumerate(PERIOD_KINDS, start=1)},
 }
 BALANCE_CONTROLS = ("prepaid", "postpaid")
-AMOUNTS = ("credit_limit", "available_funds")
 DATE_ORDERS = {"dmy": True, "mdy": False}  # --date-format dmy|mdy: is the day first?
-ISO_DATE = r"^\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$"
-_AMOUNT = r"^[+-]?(\d{1,18}(\.\d*)?|\.\d+)$"
+_TIME = (  # an optional time of day after a date, with an optional offset or Z
+    r"(?:[T ](?<hour>\d{2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:[.,]\d+)?)?"
+    r" ?(?:Z|[+-](?<offset_hours>\d{2})(?::?(?<offset_minutes>\d{2}))?)?)?"
+)
+ISO_DATE = rf"^(?<year>\d{{4}})-(?<month>\d{{2}})-(?<day>\d{{2}}){_TIME}$"
+YEAR_FIRST = rf"^(?<year>\d{{4}})[-/.](?<month>\d{{1,2}})[-/.](?<day>\d{{1,2}}){_TIME}$"
+_AMOUNT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"  # ASCII digits: \d is any script's
 
 
 @functools.cache
@@ -55,21 +61,22 @@ def parse(
     as_of: date,
     decimal_comma: bool = False,
     date_format: str | None = None,
-    name_keys: pl.Series | None = None,
+    keys: pl.Series | None = None,
 ) -> pl.DataFrame:
     """Typed customer columns from a frame of text columns (see `pipeline.read`).
 
     Keeps `source_row`, and each column's text as `<column>__text`; `<amount>_given` tells an
-    amount cell that is not blank. Columns the file lacks are null. `created_on` defaults to
-    `as_of` when empty; a prepaid customer's `available_funds` to 0. With `decimal_comma`,
-    amounts are written `1500,50`; `date_format` (strftime) is a layout accepted for
-    created_on besides ISO dates. `name_keys`: the rows' name keys, when the caller has worked
-    them out already.
+    amount cell that is not blank, `<amount>_plain` one written as a plain number. Columns the
+    file lacks are null. `created_on` defaults to `as_of` when empty; a prepaid customer's
+    `available_funds` to 0. With `decimal_comma`, amounts are written `1500,50`; `date_format`
+    (strftime) is a layout accepted for created_on besides ISO dates. `keys`: the rows' name
+    keys, when the caller has worked them out already.
     """
     sources = {**columns.columns, **columns.custom}
+    fields = _batch_fields(raw, columns, reference)
     texts = [
         (pl.nth(sources[c]) if c in sources else pl.lit(None, pl.String)).alias(text_column(c))
-        for c in (*STANDARD, *reference.custom_field_names)
+        for c in (*STANDARD, *fields)
     ]
     extra = pl.col(EXTRA) if EXTRA in raw.columns else pl.lit(None, pl.String)
     frame = raw.select(pl.col(SOURCE_ROW).cast(pl.Int64), *texts, extra_fields=extra)
@@ -83,27 +90,28 @@ def parse(
         "balance_control": lambda t: t.str.to_lowercase(),
         "currency": lambda t: t.str.to_uppercase(),
     }
-    name = blank_to_null(pl.col(text_column("name")))
+    name = clean_names(frame[text_column("name")]).alias("name")
     typed = frame.with_columns(
-        name=name,
-        name_key=name_key(name) if name_keys is None else name_keys,
+        name,
+        name_key=name_keys(name) if keys is None else keys,
         **{c: _by_distinct(frame, c, lookup, pl.String) for c, lookup in lookups.items()},
         created_on=pl.when(pl.col(text_column("created_on")).is_null())
         .then(pl.lit(as_of))
         .otherwise(_created_on(frame, as_of, date_format)),
         **{amount: blank_to_null(pl.col(text_column(amount))) for amount in AMOUNTS},
-        **{f: blank_to_null(pl.col(text_column(f))) for f in reference.custom_field_names},
+        **{f: blank_to_null(pl.col(text_column(f))) for f in fields},
     ).with_columns(  # the amounts' trimmed text, worked out once above
         **{f"{amount}_given": pl.col(amount).is_not_null() for amount in AMOUNTS},
         **{f"{amount}_decimals": _decimals(pl.col(amount), decimal_comma) for amount in AMOUNTS},
-        **{amount: _amount(pl.col(amount), decimal_comma) for amount in AMOUNTS},
+        **{f"{amount}_plain": _plain(pl.col(amount), decimal_comma) for amount in AMOUNTS},
     )
     prepaid = pl.col("balance_control") == "prepaid"
     return typed.with_columns(
+        credit_limit=_amount("credit_limit", decimal_comma),
         available_funds=pl.when(~pl.col("available_funds_given") & prepaid)
         .then(pl.lit(0).cast(_decimal()))
-        .otherwise(pl.col("available_funds")),
-        custom_data=_custom_data(reference),
+        .otherwise(_amount("available_funds", decimal_comma)),
+        custom_data=_custom_data(reference, fields),
     )
 
 
@@ -120,14 +128,6 @@ def _created_on(frame: pl.DataFrame, as_of: date, date_format: str | None) -> pl
         pl.Date,
         flexible,
     )
-
-
-def name_key(name: pl.Expr) -> pl.Expr:
-    """How names compare for uniqueness: trimmed, inner spaces collapsed, case ignored.
-
-    Only what changes is matched (a run of spaces, a tab...), not every single space: twice as
-    fast as replacing each run of `\\s+`, with the same result."""
-    return name.str.replace_all(r"\s{2,}|[^\S ]", " ").str.to_lowercase()
 
 
 def _by_distinct(frame: pl.DataFrame, column: str, make, dtype, fallback=None) -> pl.Expr:
@@ -152,12 +152,18 @@ def _decimal() -> pl.Decimal:
     return pl.Decimal(38, AMOUNT_SCALE)
 
 
-def _amount(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
-    """A decimal amount, or null when the (trimmed) text is not a plain number in the file's
-    convention."""
-    pattern = _AMOUNT.replace(r"\.", ",") if decimal_comma else _AMOUNT
+def _plain(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
+    """The (trimmed) text is a plain number in the file's convention: digits, one decimal mark,
+    maybe a sign; no thousands separators, no exponent."""
+    return text.str.contains(_AMOUNT.replace(r"\.", ",") if decimal_comma else _AMOUNT)
+
+
+def _amount(amount: str, decimal_comma: bool) -> pl.Expr:
+    """A plain amount as a decimal; null when it is not plain, or when it has more than
+    AMOUNT_DIGITS integer digits."""
+    text = pl.col(amount)
     number = text.str.replace(",", ".", literal=True) if decimal_comma else text
-    return pl.when(text.str.contains(pattern)).then(number.str.to_decimal(scale=AMOUNT_SCALE))
+    return pl.when(pl.col(f"{amount}_plain")).then(number.str.to_decimal(scale=AMOUNT_SCALE))
 
 
 def _decimals(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
@@ -170,10 +176,15 @@ def _decimals(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
 def _flexible_date(text: str, day_first: bool) -> date | None:
     """A date in any common layout (python-dateutil) with the day-month order given, or None.
 
-    A date with a part missing (`March 2026`) is None, not completed from today.
+    A date with a part missing (`March 2026`) is None, not completed from today; so are dates
+    written year first (polars reads those as year-month-day, see `_date`) and numbers whose
+    year is neither four digits nor two digits last (`1/2/3`: which is the year?).
     """
     text = text.strip()
-    if not text:
+    if not text or re.match(r"\d{4}[-/.]\d", text):
+        return None
+    numbers = re.fullmatch(r"\d+[-/. ]+\d+[-/. ]+(\d+)", text)
+    if numbers and len(numbers[1]) not in (2, 4):
         return None
     try:
         one = dateutil.parser.parse(text, dayfirst=day_first, default=datetime(2001, 1, 1))
@@ -184,14 +195,37 @@ def _flexible_date(text: str, day_first: bool) -> date | None:
 
 
 def _date(text: pl.Expr, date_format: str | None) -> pl.Expr:
-    """An ISO date (also what workbook date cells become, with the time of a datetime cell), or
-    one in the `date_format` layout."""
-    iso = pl.when(text.str.contains(ISO_DATE)).then(
-        text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-    )
-    if date_format is None or date_format in DATE_ORDERS:
+    """An ISO date, maybe with a time (also what workbook date cells become), or one in the
+    `date_format` layout; with `dmy`/`mdy`, also a date written year first in another way
+    (`2026/01/05`, `2026.1.5`): always year-month-day."""
+    iso = _dated(text, ISO_DATE)
+    if date_format is None:
         return iso
+    if date_format in DATE_ORDERS:
+        return iso.fill_null(_dated(text, YEAR_FIRST))
     return iso.fill_null(text.str.to_date(date_format, strict=False))
+
+
+def _dated(text: pl.Expr, layout: str) -> pl.Expr:
+    """The date of a text in `layout` (named groups year, month, day, and an optional time:
+    hour, minute, second, offset hours and minutes), null when the date or the time is not real
+    (2026-02-30, 25:00)."""
+    part = text.str.extract_groups(layout).struct.field
+
+    def number(name: str) -> pl.Expr:
+        return part(name).cast(pl.Int32)
+
+    real_time = part("hour").is_null() | (
+        (number("hour") <= 23)
+        & (number("minute") <= 59)
+        & (number("second").fill_null(0) <= 59)
+        & (number("offset_hours").fill_null(0) <= 23)
+        & (number("offset_minutes").fill_null(0) <= 59)
+    )
+    day = pl.format(
+        "{}-{}-{}", part("year"), part("month").str.zfill(2), part("day").str.zfill(2)
+    ).str.to_date("%Y-%m-%d", strict=False)
+    return pl.when(real_time).then(day)
 
 
 def _lookup(text: pl.Expr, names) -> pl.Expr:
@@ -203,12 +237,31 @@ def _recode(key: pl.Expr, mapping: dict[str, str], fallback: pl.Expr) -> pl.Expr
     return key.replace_strict(mapping, default=None, return_dtype=pl.String).fill_null(fallback)
 
 
-def _custom_data(reference: Reference) -> pl.Expr:
+def _batch_fields(raw: pl.DataFrame, columns: ColumnMap, reference: Reference) -> list[str]:
+    """The custom fields a chunk is checked for: those the file has a column for, and the
+    mandatory ones of its rows' classes (empty, then). The other fields are empty and
+    optional for every row, so they need no column: a reference with thousands of classes
+    costs only what the batch uses of it."""
+    fields = set(columns.custom)
+    missing = {
+        f: use.mandatory
+        for f, use in reference.field_uses.items()
+        if use.mandatory and f not in fields
+    }
+    if missing and "customer_class" in columns.columns:
+        written = raw.select(pl.nth(columns.columns["customer_class"]).str.strip_chars())
+        texts = set(written.to_series().str.to_lowercase().unique().drop_nulls())
+        classes = {c for c in reference.class_names if c.lower() in texts}
+        fields |= {f for f, mandatory in missing.items() if classes.intersection(mandatory)}
+    return [f for f in reference.custom_field_names if f in fields]
+
+
+def _custom_data(reference: Reference, fields: list[str]) -> pl.Expr:
     """The values of the row's class's custom fields, as (key, value) pairs for a MAP column."""
     pair = pl.Struct({"key": pl.String, "value": pl.String})
     pairs = []
-    for field in reference.custom_field_names:
-        classes = [c.name for c in reference.customer_classes if field in c.field_names]
+    for field in fields:
+        classes = pl.Series(reference.field_uses[field].classes, dtype=pl.String).implode()
         value = pl.when(pl.col("customer_class").is_in(classes)).then(pl.col(field))
         pairs.append(pl.struct(key=pl.lit(field), value=value))
     if not pairs:

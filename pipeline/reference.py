@@ -4,6 +4,8 @@ Written by hand as TOML (see README); checked here so that a wrong reference is 
 the line to fix, before any batch is judged against it.
 """
 
+import bisect
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -12,13 +14,14 @@ from pathlib import Path
 import iso4217
 import polars as pl
 
-from pipeline.columns import STANDARD, header_key
+from pipeline.columns import STANDARD, header_key, is_reserved
 from pipeline.errors import ReferenceFileError
 
 _KEYS = {"currencies", "business_models", "customer_classes"}
 _CLASS_KEYS = {"name", "custom_fields"}
 _FIELD_KEYS = {"name", "mandatory", "pattern"}
 _CLASS_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\]\]")
+_STANDARD_KEYS = frozenset(header_key(c) for c in STANDARD)
 _FIELD_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\.\s*custom_fields\s*\]\]")
 
 
@@ -40,24 +43,60 @@ class CustomerClass:
 
 
 @dataclass(frozen=True)
+class FieldUse:
+    """Which classes have a custom field, and what each asks of it."""
+
+    classes: tuple[str, ...]  # the classes that have the field
+    mandatory: tuple[str, ...]  # those that make it mandatory
+    patterns: dict[str, tuple[str, ...]]  # pattern -> the classes that ask for it
+
+
+@dataclass(frozen=True)
 class Reference:
     currencies: tuple[str, ...]
     business_models: tuple[str, ...]
     customer_classes: tuple[CustomerClass, ...]
     text: str  # the TOML as written, kept so `reference show` gives back what was loaded
 
-    @property
+    @functools.cached_property
     def class_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.customer_classes)
 
-    @property
+    @functools.cached_property
     def custom_field_names(self) -> tuple[str, ...]:
-        names = (f.name for c in self.customer_classes for f in c.custom_fields)
-        return tuple(dict.fromkeys(names))
+        return tuple(self.field_uses)
+
+    @functools.cached_property
+    def field_uses(self) -> dict[str, FieldUse]:
+        """Each custom field (in the order first listed) and the classes that use it."""
+        classes: dict[str, list[str]] = {}
+        mandatory: dict[str, list[str]] = {}
+        patterns: dict[str, dict[str, list[str]]] = {}
+        for klass in self.customer_classes:
+            for field in klass.custom_fields:
+                classes.setdefault(field.name, []).append(klass.name)
+                if field.mandatory:
+                    mandatory.setdefault(field.name, []).append(klass.name)
+                if field.pattern:
+                    by_pattern = patterns.setdefault(field.name, {})
+                    by_pattern.setdefault(field.pattern, []).append(klass.name)
+        return {
+            name: FieldUse(
+                tuple(used),
+                tuple(mandatory.get(name, ())),
+                {p: tuple(c) for p, c in patterns.get(name, {}).items()},
+            )
+            for name, used in classes.items()
+        }
 
     def minor_units(self) -> dict[str, int]:
         """Decimal places of each enabled currency (JPY 0, USD 2, BHD 3)."""
         return {code: iso4217.Currency(code).exponent for code in self.currencies}
+
+
+def whole_value(pattern: str) -> str:
+    """A custom field's pattern as the import applies it: to the whole value."""
+    return f"^(?:{pattern})$"
 
 
 def load_reference(path: str | Path) -> Reference:
@@ -79,6 +118,10 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
         at = re.search(r"\(at line (\d+), column \d+\)", str(e))
         where = f"{source}:{at[1]}" if at else source
         raise ReferenceFileError(f"{where}: not valid TOML: {e}") from e
+    except RecursionError:
+        raise ReferenceFileError(
+            f"{source}: arrays or tables nested too deeply to read; a reference needs two levels"
+        ) from None
 
     def fail(message: str, needle: re.Pattern | None = None, occurrence: int = 1, start: int = 1):
         line = _line_of(text, needle, occurrence, start) if needle else None
@@ -101,14 +144,14 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
             fail(f"currency {code!r} is listed twice", _quoted(code), 2, start)
         currencies.append(code.upper())
 
-    models = []
+    models: dict[str, str] = {}  # by casefold
     start = _line_of(text, _key("business_models")) or 1
     for model in data["business_models"]:
         if not isinstance(model, str) or not model.strip():
             fail("business models must be non-empty strings", _key("business_models"))
-        if model.strip().casefold() in (m.casefold() for m in models):
+        if model.strip().casefold() in models:
             fail(f"business model {model!r} is listed twice", _quoted(model), 2, start)
-        models.append(model.strip())
+        models[model.strip().casefold()] = model.strip()
 
     classes = data.get("customer_classes")
     if (
@@ -125,7 +168,7 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
     field_starts = [n for n, line in enumerate(lines, 1) if _FIELD_HEADER.match(line)]
     if len(class_starts) != len(classes):  # not all written as [[customer_classes]] tables
         class_starts = [None] * len(classes)
-    seen: list[str] = []
+    seen: set[str] = set()  # class names, casefolded
     parsed = []
     for n, (entry, start) in enumerate(zip(classes, class_starts, strict=True)):
         name = entry.get("name")
@@ -133,16 +176,22 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
             fail("every customer class needs a name", _CLASS_HEADER, n + 1)
         for key in sorted(entry.keys() - _CLASS_KEYS):
             fail(f"customer class {name!r}: unknown key {key!r}", _key(key), 1, start or 1)
-        if name.strip().casefold() in (s.casefold() for s in seen):
+        if name.strip().casefold() in seen:
             again = (_quoted(name), 1, start) if start else (_quoted(name), 2)
             fail(f"customer class {name!r} is named twice", *again)
-        seen.append(name.strip())
+        seen.add(name.strip().casefold())
         end = class_starts[n + 1] if start and n + 1 < len(classes) else len(lines) + 1
-        headers = [f for f in field_starts if start and start < f < end]
+        headers = (
+            field_starts[
+                bisect.bisect_right(field_starts, start) : bisect.bisect_left(field_starts, end)
+            ]
+            if start
+            else []
+        )
         parsed.append(
             CustomerClass(name.strip(), _custom_fields(entry, name, fail, start, headers))
         )
-    return Reference(tuple(currencies), tuple(models), tuple(parsed), text)
+    return Reference(tuple(currencies), tuple(models.values()), tuple(parsed), text)
 
 
 def _custom_fields(
@@ -172,8 +221,15 @@ def _custom_fields(
             )
         for key in sorted(field.keys() - _FIELD_KEYS):
             fail(f"custom field {name!r}: unknown key {key!r}", _key(key), 1, start)
-        if header_key(name) in {header_key(c) for c in STANDARD}:
+        if header_key(name) in _STANDARD_KEYS:
             fail(f"custom field {name!r} has the name of a standard column", _key("name"), 1, start)
+        if is_reserved(name):
+            fail(
+                f"custom field {name!r}: the name is one onboard uses for itself; choose another",
+                _key("name"),
+                1,
+                start,
+            )
         if name in (f.name for f in fields):
             fail(
                 f"customer class {class_name!r}: custom field {name!r} twice",
@@ -211,12 +267,13 @@ def _is_iso4217(code: str) -> bool:
 
 
 def _pattern_problem(pattern) -> str | None:
-    """Why a pattern cannot be used, or None. It must work for Python and for polars."""
+    """Why a pattern cannot be used, or None. It must work for Python and for polars, exactly as
+    the import applies it (`whole_value`)."""
     if not isinstance(pattern, str) or not pattern:
         return "must be a non-empty string"
     try:
-        re.compile(pattern)
-        pl.select(pl.lit("").str.contains(pattern))
+        re.compile(whole_value(pattern))
+        pl.select(pl.lit("").str.contains(whole_value(pattern)))
     except re.error as e:
         return str(e)
     except pl.exceptions.ComputeError as e:

@@ -20,14 +20,15 @@ import duckdb
 import polars as pl
 
 from pipeline import store
-from pipeline.columns import ColumnMap, blank_to_null, header_matcher, map_columns
+from pipeline.columns import ColumnMap, header_matcher, map_columns
 from pipeline.errors import FileRefused, OnboardError, UsageError
+from pipeline.names import clean_names, name_keys
 from pipeline.options import RunOptions
-from pipeline.parse import name_key, parse, text_column
+from pipeline.parse import parse, text_column
 from pipeline.periods import add_periods
 from pipeline.read import SOURCE_ROW, ReadResult, blank_cell, read_batch, stored_cells
 from pipeline.reference import Reference
-from pipeline.validate import repeated_names, validate
+from pipeline.validate import bounded_cell, repeated_names, validate
 
 Progress = Callable[[str, int | None], None]  # (stage starting, rows read so far)
 TOP_REASONS = 5  # rejection reasons the summary shows
@@ -266,8 +267,8 @@ class _Background:
 
 def _name_keys(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
     """Every record's name key and source_row (a streamed file: one pass over its names)."""
-    name = name_key(blank_to_null(pl.nth(columns.columns["name"]))).alias("name_key")
-    return read.collect(name, pl.col(SOURCE_ROW))
+    names = read.collect(pl.nth(columns.columns["name"]).alias("name"), pl.col(SOURCE_ROW))
+    return names.select(name_key=name_keys(clean_names(names["name"])), source_row=SOURCE_ROW)
 
 
 def _verdict(result: BatchResult, options: RunOptions, retry: bool) -> tuple[str, str | None]:
@@ -387,11 +388,12 @@ def _open_rows(con: duckdb.DuckDBPyConnection, batch_id: int, headers: list[str]
 
 
 def _with_originals(rejections: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
-    """Each rejection with its row's cells as the sender wrote them, as JSON."""
+    """Each rejection with its row's cells as the sender wrote them (cut where longer than a
+    cell may be), as JSON."""
     cells = [c for c in raw.columns if c != SOURCE_ROW]
     rows = rejections.select(SOURCE_ROW).unique()
     originals = raw.join(rows, on=SOURCE_ROW, how="semi").select(
-        SOURCE_ROW, original=pl.struct(cells).struct.json_encode()
+        SOURCE_ROW, original=pl.struct(bounded_cell(pl.col(c)) for c in cells).struct.json_encode()
     )
     return rejections.join(originals, on=SOURCE_ROW, how="left")
 

@@ -15,9 +15,10 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from pipeline.columns import STANDARD
+from pipeline.names import CONTROL_CHARACTERS, MIXED_SCRIPTS
 from pipeline.parse import AMOUNT_SCALE, BALANCE_CONTROLS, iso_currencies, text_column, time_zones
 from pipeline.periods import PERIOD_KINDS
-from pipeline.reference import Reference
+from pipeline.reference import Reference, whole_value
 
 NAME_MAX = 100
 CELL_ERRORS = (  # what a spreadsheet error cell reads as (pipeline/excel.py)
@@ -34,6 +35,11 @@ CELL_ERRORS = (  # what a spreadsheet error cell reads as (pipeline/excel.py)
     "#FIELD!",
     "#BLOCKED!",
 )
+MAX_CELL = 32_767  # characters a cell may hold: Excel's own limit
+CELL_RULES = {  # rules checked on every cell of a row, each failing cell reported by its column
+    "cell_error": lambda cell: cell.is_in(CELL_ERRORS),
+    "cell_too_long": lambda cell: cell.str.len_chars() > MAX_CELL,
+}
 
 
 def passes(data: PolarsData, ok: pl.Expr) -> pl.LazyFrame:
@@ -82,8 +88,13 @@ class Customer(pa.DataFrameModel):
 
     @pa.check("name", name="name_control_characters")
     def name_control_characters(cls, data: PolarsData) -> pl.LazyFrame:
-        """A name holds no tabs, line breaks or other control characters."""
-        return passes(data, ~pl.col("name").str.contains(r"[\x00-\x1f\x7f-\x9f]"))
+        """A name holds no tabs, line breaks, other control characters or bidi overrides."""
+        return passes(data, ~pl.col("name").str.contains(CONTROL_CHARACTERS))
+
+    @pa.check("name", name="name_mixed_scripts")
+    def name_mixed_scripts(cls, data: PolarsData) -> pl.LazyFrame:
+        """No word of a name mixes Latin, Greek and Cyrillic letters (a look-alike spelling)."""
+        return passes(data, ~pl.col("name").str.contains(MIXED_SCRIPTS))
 
     @pa.check("name", name="name_too_long")
     def name_too_long(cls, data: PolarsData) -> pl.LazyFrame:
@@ -114,7 +125,12 @@ class Customer(pa.DataFrameModel):
     @pa.check("credit_limit", name="credit_limit_not_a_number")
     def credit_limit_not_a_number(cls, data: PolarsData) -> pl.LazyFrame:
         """A credit limit, when given, is a plain decimal number."""
-        return passes(data, ~_given("credit_limit") | pl.col("credit_limit").is_not_null())
+        return passes(data, ~_given("credit_limit") | pl.col("credit_limit_plain"))
+
+    @pa.check("credit_limit", name="credit_limit_too_large")
+    def credit_limit_too_large(cls, data: PolarsData) -> pl.LazyFrame:
+        """A credit limit has no more integer digits than the store holds."""
+        return passes(data, ~pl.col("credit_limit_plain") | pl.col("credit_limit").is_not_null())
 
     @pa.check("credit_limit", name="credit_limit_negative")
     def credit_limit_negative(cls, data: PolarsData) -> pl.LazyFrame:
@@ -129,7 +145,13 @@ class Customer(pa.DataFrameModel):
     @pa.check("available_funds", name="available_funds_not_a_number")
     def available_funds_not_a_number(cls, data: PolarsData) -> pl.LazyFrame:
         """Available funds, when given, are a plain decimal number."""
-        return passes(data, ~_given("available_funds") | pl.col("available_funds").is_not_null())
+        return passes(data, ~_given("available_funds") | pl.col("available_funds_plain"))
+
+    @pa.check("available_funds", name="available_funds_too_large")
+    def available_funds_too_large(cls, data: PolarsData) -> pl.LazyFrame:
+        """Available funds have no more integer digits than the store holds."""
+        stored = pl.col("available_funds").is_not_null()
+        return passes(data, ~pl.col("available_funds_plain") | stored)
 
     @pa.check("available_funds", name="available_funds_negative")
     def available_funds_negative(cls, data: PolarsData) -> pl.LazyFrame:
@@ -153,10 +175,14 @@ class Customer(pa.DataFrameModel):
 
 
 def customer_schema(
-    reference: Reference, as_of: date, existing_names: pl.Series | None = None
+    reference: Reference,
+    as_of: date,
+    existing_names: pl.Series | None = None,
+    fields: list[str] | None = None,
 ) -> pa.DataFrameSchema:
     """The Customer model, with the rules that depend on the reseller, the date and the stored
-    customers."""
+    customers. `fields`: the custom fields the batch has columns for (default: all of them)."""
+    fields = list(reference.custom_field_names) if fields is None else fields
     units = reference.minor_units()
     iso_codes = sorted(iso_currencies())
     existing = existing_names if existing_names is not None else pl.Series([], dtype=pl.String)
@@ -182,37 +208,45 @@ def customer_schema(
         # a row's cells, all of them: reported by the row's number, then cell by cell
         "source_row": [
             _check(
-                "cell_error",
-                ~pl.any_horizontal(
-                    pl.col(text_column(c)).is_in(CELL_ERRORS)
-                    for c in (*STANDARD, *reference.custom_field_names)
-                ),
+                code,
+                ~pl.any_horizontal(test(pl.col(text_column(c))) for c in (*STANDARD, *fields)),
             )
+            for code, test in CELL_RULES.items()
         ],
     }
     schema = Customer.to_schema()
     schema = schema.update_columns(
         {c: {"checks": [*schema.columns[c].checks, *checks]} for c, checks in added.items()}
     )
-    return schema.add_columns(_custom_field_columns(reference))
+    return schema.add_columns(_custom_field_columns(reference, fields))
 
 
 def _check(name: str, ok: pl.Expr) -> pa.Check:
     return pa.Check(lambda data: passes(data, ok), name=name)
 
 
-def _custom_field_columns(reference: Reference) -> dict[str, pa.Column]:
-    """A class's mandatory custom fields are filled in; a value matches its field's pattern."""
-    checks = {name: [] for name in reference.custom_field_names}
-    for klass in reference.customer_classes:
-        in_class = pl.col("customer_class") == klass.name
-        for field in klass.custom_fields:
-            value = pl.col(field.name)
-            if field.mandatory:
-                ok = ~in_class | value.is_not_null()
-                checks[field.name].append(_check("custom_field_required", ok))
-            if field.pattern:
-                matches = value.str.contains(f"^(?:{field.pattern})$")
-                ok = ~in_class | value.is_null() | matches
-                checks[field.name].append(_check("custom_field_pattern", ok))
-    return {name: pa.Column(str, checks=found, nullable=True) for name, found in checks.items()}
+def _custom_field_columns(reference: Reference, fields: list[str]) -> dict[str, pa.Column]:
+    """For each custom field of the batch (`fields`), in the rows of the classes that have it:
+    filled in where mandatory, matching its pattern, free of control characters. A few checks
+    per field, whatever the number of classes."""
+    columns = {}
+    for name in fields:
+        use, value = reference.field_uses[name], pl.col(name)
+        checks = [
+            _check(
+                "custom_field_control_characters",
+                ~_of_class(use.classes) | ~value.str.contains(CONTROL_CHARACTERS),
+            )
+        ]
+        if use.mandatory:
+            ok = ~_of_class(use.mandatory) | value.is_not_null()
+            checks.append(_check("custom_field_required", ok))
+        for pattern, classes in use.patterns.items():
+            ok = ~_of_class(classes) | value.is_null() | value.str.contains(whole_value(pattern))
+            checks.append(_check("custom_field_pattern", ok))
+        columns[name] = pa.Column(str, checks=checks, nullable=True)
+    return columns
+
+
+def _of_class(classes: tuple[str, ...]) -> pl.Expr:
+    return pl.col("customer_class").is_in(pl.Series(classes, dtype=pl.String).implode())

@@ -11,9 +11,9 @@ from datetime import date
 
 import polars as pl
 
-from pipeline.parse import DATE_ORDERS
+from pipeline.parse import AMOUNT_DIGITS, DATE_ORDERS
 from pipeline.reference import Reference
-from schemas.customer import NAME_MAX, currency_units
+from schemas.customer import MAX_CELL, NAME_MAX, currency_units
 
 
 @dataclass(frozen=True)
@@ -106,6 +106,16 @@ def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rul
             ),
         ),
         Rule(
+            f"{column}_too_large",
+            column,
+            f"{label} has more than {AMOUNT_DIGITS} digits before the decimal mark, more than "
+            "the store holds",
+            _quoted(
+                f"{label} '{{}}' is too large: it has more than {AMOUNT_DIGITS} digits before "
+                "the decimal mark; check the value"
+            ),
+        ),
+        Rule(
             f"{column}_negative",
             column,
             f"{label} is negative",
@@ -153,14 +163,31 @@ RULES: dict[str, Rule] = {
         Rule(
             "name_required",
             "name",
-            "the name is empty",
-            _text("the name is empty; every customer needs a name"),
+            "the name is empty, or holds only invisible characters (zero-width spaces, ...)",
+            _text(
+                "the name is empty or holds only invisible characters; every customer needs a name"
+            ),
         ),
         Rule(
             "name_control_characters",
             "name",
-            "the name holds tabs, line breaks or other control characters",
-            _text("the name holds a tab, line break or other control character; remove it"),
+            "the name holds a tab, line break, other control character or a bidi override "
+            "(which makes a name display as another)",
+            _text(
+                "the name holds a tab, line break, bidi override or other control character; "
+                "remove it"
+            ),
+        ),
+        Rule(
+            "name_mixed_scripts",
+            "name",
+            "a word of the name mixes Latin, Greek or Cyrillic letters, as look-alike spellings "
+            "do (a Cyrillic а in a Latin word)",
+            lambda ctx: pl.format(
+                "the name '{}' mixes Latin, Greek or Cyrillic letters in one word, so it can "
+                "pass for another name; type it in one alphabet",
+                pl.col("name"),
+            ),
         ),
         Rule(
             "name_too_long",
@@ -310,6 +337,15 @@ RULES: dict[str, Rule] = {
             _quoted("the cell holds the spreadsheet error {}; fix the formula or type the value"),
         ),
         Rule(
+            "cell_too_long",
+            None,
+            f"the cell holds more than {MAX_CELL:,} characters (Excel's own limit)",
+            lambda ctx: pl.format(
+                f"the cell holds {{}} characters, more than the {MAX_CELL:,} allowed; shorten it",
+                pl.col("value").str.len_chars(),
+            ),
+        ),
+        Rule(
             "custom_field_required",
             None,
             "a custom field the row's class makes mandatory is empty",
@@ -317,6 +353,16 @@ RULES: dict[str, Rule] = {
                 "{} is mandatory for customer class '{}'; fill it in",
                 pl.col("column"),
                 pl.col("customer_class"),
+            ),
+        ),
+        Rule(
+            "custom_field_control_characters",
+            None,
+            "a custom field value holds a control character (tab, line break, escape, ...) or "
+            "a bidi override",
+            lambda ctx: pl.format(
+                "{} holds a tab, line break or other control character; remove it",
+                pl.col("column"),
             ),
         ),
         Rule(
