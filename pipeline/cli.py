@@ -279,13 +279,12 @@ def import_command(
         force=force,
         max_rejected=max_rejected,
     )
-    in_memory = dry_run and not Path(db).exists()
     if reference_file is None and not Path(db).exists():
         raise UsageError(
             f"{db}: no such database, so no stored reference: pass --reference FILE (the "
             "reseller's TOML configuration)"
         )
-    with closing(_connect_to_write(None if in_memory else db, lock_timeout)) as con:
+    with closing(_connect(db, lock_timeout, dry_run)) as con:
         reference = _resolve_reference(con, reference_file, save=not dry_run)
         _check_renames(renames, reference)
         results = []
@@ -310,13 +309,16 @@ def _progress(path: Path):
     return show
 
 
-def _connect_to_write(db, lock_timeout: float):
+def _connect(db, lock_timeout: float, dry_run: bool = False):
+    """The database to import into. A dry run writes nothing: it reads the file (read-only,
+    so a read-only file works), or, when there is none, a database in memory."""
     from pipeline import store
 
-    def waiting():
-        _warn(f"{db}: in use by another import; waiting up to {lock_timeout:g} s", "note")
-
-    return store.connect(db, lock_timeout=lock_timeout, on_wait=waiting)
+    if dry_run and not Path(db).exists():
+        return store.connect(None)
+    return store.connect(
+        db, read_only=dry_run, lock_timeout=lock_timeout, notify=lambda m: _warn(m, "note")
+    )
 
 
 def _encoding(name: str | None) -> str | None:
@@ -443,7 +445,7 @@ def retry_command(batch_id, db, as_of, as_json, lock_timeout):
 
     if not Path(db).exists():
         raise UsageError(f"{db}: no such database; pass --db")
-    with closing(_connect_to_write(db, lock_timeout)) as con:
+    with closing(_connect(db, lock_timeout)) as con:
         reference = _resolve_reference(con, None, save=False)
         result = run.retry_batch(batch_id, reference, as_of, con)
     _report([result], as_json)
@@ -477,6 +479,25 @@ def show_command(batch_id, db):
             click.echo(f"  {rule}: {count}")
 
 
+@cli.command("upgrade")
+@db_option
+@lock_timeout_option
+def upgrade_command(db, lock_timeout):
+    """Upgrade a database written by an earlier onboard in place, and say what changed.
+
+    Any import does the same on its way; this is for a database only read from (a dry run, a
+    read-only file's owner). Names that the upgrade finds to be the same customer are kept
+    both and listed in table name_collisions.
+    """
+    from pipeline import store
+
+    if not Path(db).exists():
+        raise UsageError(f"{db}: no such database; pass --db")
+    with closing(_connect(db, lock_timeout)) as con:
+        [(version,)] = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    click.echo(f"{db}: schema version {version} (current: {store.SCHEMA_VERSION})")
+
+
 @cli.group()
 def reference():
     """Load or show the reseller's reference (currencies, business models, classes)."""
@@ -491,7 +512,7 @@ def reference_load(file, db):
     from pipeline.reference import load_reference
 
     loaded = load_reference(file)
-    with closing(store.connect(db)) as con:
+    with closing(_connect(db, lock_timeout=0)) as con:
         store.save_reference(con, str(file), loaded.text)
     click.echo(
         f"reference {file} stored in {db}: {len(loaded.currencies)} currencies, "

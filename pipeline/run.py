@@ -314,6 +314,7 @@ def _check(
             kept = typed.join(stored, on="name_key", how="anti")
             rows_skipped, typed = typed.height - kept.height, kept
         known = stored["name_key"] if options.on_existing == "reject" else None
+        shared = stored.filter(pl.col("customers") > 1)["name_key"]
         checked = validate(
             typed,
             reference,
@@ -322,6 +323,7 @@ def _check(
             decimal_comma,
             options.date_format,
             repeated,
+            shared if options.on_existing == "update" else None,
         )
     with clock("periods"):
         accepted = checked.accepted
@@ -335,7 +337,7 @@ def _check(
 def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):
     """Rows updating a stored customer keep its creation date unless the row gives one."""
     joined = accepted.join(
-        stored.rename({"created_on": "stored_created_on"}), on="name_key", how="left"
+        stored.select("name_key", stored_created_on="created_on"), on="name_key", how="left"
     )
     kept = blank_cell(pl.col(text_column("created_on")))
     updated = joined.with_columns(

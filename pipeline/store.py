@@ -5,6 +5,7 @@ commit together or not at all.
 """
 
 import contextlib
+import functools
 import json
 import time
 from collections.abc import Callable
@@ -17,11 +18,12 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import OnboardError, UsageError
+from pipeline.names import clean_names, name_keys
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-SCHEMA = """
+_BASE = """  -- the tables of schema version 1; later versions are the steps of UPGRADES
 CREATE SEQUENCE IF NOT EXISTS batch_ids START 1;
 CREATE TABLE IF NOT EXISTS batches (
     batch_id BIGINT PRIMARY KEY,
@@ -85,6 +87,14 @@ CREATE TABLE IF NOT EXISTS reference (
 );
 """
 
+SCHEMA_VERSION = 2  # the layout this onboard writes; older files are upgraded in place
+_MAGIC = b"DUCK"  # a DuckDB file holds these bytes at offset 8
+_VERSIONS = """
+CREATE TABLE IF NOT EXISTS schema_version (
+    version INTEGER NOT NULL,
+    applied_at TIMESTAMPTZ NOT NULL
+);
+"""
 READ_LOCK_TIMEOUT = 30  # seconds a command that only reads waits for an import to finish
 DUCKDB_MEMORY = "1GB"  # DuckDB spills a large batch's uncommitted rows to disk beyond this
 
@@ -147,14 +157,20 @@ def connect(
     path: str | Path | None,
     read_only: bool = False,
     lock_timeout: float = 0,
-    on_wait: Callable[[], None] | None = None,
+    notify: Callable[[str], None] | None = None,
 ) -> duckdb.DuckDBPyConnection:
-    """Open (creating when missing) the database with all its tables; None opens one in memory.
+    """Open the database; None opens one in memory. Opened to write, a missing file is created
+    with all its tables and one written by an earlier onboard is upgraded in place; opened
+    read-only, it must hold this version's tables.
 
-    DuckDB lets one process write a file at a time: while another holds it, wait up to
-    `lock_timeout` seconds (calling `on_wait` once), then give up.
+    An existing file must be a DuckDB database whose tables named like onboard's are onboard's
+    (UsageError otherwise, before anything is written). DuckDB lets one process write a file
+    at a time: while another holds it, wait up to `lock_timeout` seconds, then give up.
+    `notify(message)` hears of the wait and of an upgrade.
     """
     target = ":memory:" if path is None else str(path)
+    if path is not None and Path(path).exists():
+        _check_is_duckdb(Path(path))
     deadline = time.monotonic() + lock_timeout
     while True:
         try:
@@ -168,16 +184,24 @@ def connect(
                     f"{target}: the database is in use by another process (waited "
                     f"{lock_timeout:g} s); try again later or raise --lock-timeout"
                 ) from e
-            if on_wait:
-                on_wait()
-                on_wait = None
+            if notify:
+                notify(f"{target}: in use by another import; waiting up to {lock_timeout:g} s")
+                notify = None
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         except duckdb.Error as e:
             raise OnboardError(f"{target}: cannot open the database: {_first_line(e)}") from e
-    con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
-    if not read_only:
-        con.execute(SCHEMA)
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
+        version = _version(con, target)
+        _check_tables(con, version, target)
+        if read_only:
+            _check_current(version, target)
+        elif version < SCHEMA_VERSION:
+            _upgrade(con, version, target, notify)
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -188,13 +212,155 @@ def open_existing(path: str | Path) -> duckdb.DuckDBPyConnection:
     return connect(path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT)
 
 
+def _check_is_duckdb(path: Path) -> None:
+    """Refuse a file that is not a DuckDB database: DuckDB would open it as an empty database
+    in memory, and every batch "committed" to it would be lost."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(12)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot read the database file: {e.strerror}") from None
+    if head[8:12] != _MAGIC:
+        raise UsageError(
+            f"{path}: not a DuckDB database file; pass --db a .duckdb file written by onboard, "
+            "or a new path"
+        )
+
+
+def _version(con: duckdb.DuckDBPyConnection, target: str) -> int:
+    """The schema version of the open database: 0 when it holds none of onboard's tables,
+    1 for the files of onboard before versions were recorded."""
+    if _has_table(con, "schema_version"):
+        [(version,)] = con.execute("SELECT max(version) FROM schema_version").fetchall()
+        if version is not None and version > SCHEMA_VERSION:
+            raise UsageError(
+                f"{target}: written by a newer onboard (schema version {version}, this one "
+                f"knows {SCHEMA_VERSION}); upgrade onboard"
+            )
+        return version or 0
+    return 1 if any(_has_table(con, t) for t in _shapes(1)) else 0
+
+
+def _check_tables(con: duckdb.DuckDBPyConnection, version: int, target: str) -> None:
+    """Every table of the file named like one of onboard's (at `version`) has its columns."""
+    expected = _shapes(max(version, 1))
+    found = _columns(con)
+    for table, columns in expected.items():
+        if table in found and found[table] != columns:
+            raise UsageError(
+                f"{target}: table {table!r} is not onboard's (its columns differ); pass --db "
+                "a file written by onboard, or a new path"
+            )
+
+
+def _check_current(version: int, target: str) -> None:
+    if version == 0:
+        raise UsageError(f"{target}: holds no onboard tables; pass --db a file onboard wrote")
+    if version < SCHEMA_VERSION:
+        raise UsageError(
+            f"{target}: written by an earlier onboard; run `onboard upgrade --db {target}` "
+            "(or any import) to upgrade it in place"
+        )
+
+
+def _upgrade(con, version: int, target: str, notify) -> None:
+    """Create the tables (version 0) or bring them to this version, in one transaction."""
+    con.begin()
+    try:
+        if version == 0:
+            con.execute(_BASE)
+        con.execute(_VERSIONS)
+        notes = [UPGRADES[v](con) for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)]
+        con.execute(
+            "INSERT INTO schema_version SELECT v, current_timestamp FROM range(?, ?) t(v)",
+            [max(version, 1), SCHEMA_VERSION + 1],
+        )
+        con.commit()
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.rollback()
+        raise
+    if version and notify:
+        said = "; ".join(n for n in notes if n)
+        notify(
+            f"{target}: upgraded in place from schema version {version} to {SCHEMA_VERSION}"
+            + (f"; {said}" if said else "")
+        )
+
+
+def _to_2(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Names compare by Unicode rules: recompute every stored key, and list in
+    `name_collisions` the customers whose names now compare equal (both are kept)."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS name_collisions (name_key VARCHAR NOT NULL, "
+        "name VARCHAR NOT NULL, batch_id BIGINT NOT NULL, source_row BIGINT NOT NULL, "
+        "found_at TIMESTAMPTZ NOT NULL)"
+    )
+    for table in ("customers", "customer_history"):
+        stored = con.sql(f"SELECT rowid AS row_id, name, name_key FROM {table}").pl()
+        if not stored.height:
+            continue
+        key = name_keys(clean_names(stored["name"]))
+        keys = _arrow(stored.select("row_id", name_key=pl.coalesce(key, "name_key")))  # noqa: F841
+        con.execute(
+            f"UPDATE {table} SET name_key = k.name_key FROM keys k WHERE {table}.rowid = k.row_id"
+        )
+    con.execute(
+        "INSERT INTO name_collisions SELECT name_key, name, batch_id, source_row, "
+        "current_timestamp FROM customers WHERE name_key IN "
+        "(SELECT name_key FROM customers GROUP BY name_key HAVING count(*) > 1)"
+    )
+    collided = con.execute("SELECT name FROM name_collisions ORDER BY name_key, name").fetchall()
+    if not collided:
+        return None
+    shown = ", ".join(repr(name) for (name,) in collided[:4])
+    return (
+        f"{len(collided)} stored customers have names that now compare equal to another's "
+        f"({shown}{', ...' if len(collided) > 4 else ''}); both of each are kept and listed in "
+        "table name_collisions: rename or remove one"
+    )
+
+
+UPGRADES = {2: _to_2}  # version -> the step from the version before; returns a note or None
+
+
+@functools.cache
+def _shapes(version: int) -> dict[str, list[tuple[str, str]]]:
+    """Each table of `version` with its (column, type)s, as an empty database in memory has
+    them after the same steps an upgrade takes."""
+    con = duckdb.connect()
+    try:
+        con.execute(_BASE)
+        for step in range(2, version + 1):
+            UPGRADES[step](con)
+        if version > 1:
+            con.execute(_VERSIONS)
+        return _columns(con)
+    finally:
+        con.close()
+
+
+def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]:
+    tables: dict[str, list[tuple[str, str]]] = {}
+    for table, column, kind in con.execute(
+        "SELECT table_name, column_name, data_type FROM information_schema.columns "
+        "WHERE table_schema = 'main' ORDER BY table_name, ordinal_position"
+    ).fetchall():
+        tables.setdefault(table, []).append((column, kind))
+    return tables
+
+
 def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
-    """The stored customers (name_key, created_on) among the name keys `keys`."""
+    """The stored customers among the name keys `keys`: name_key, created_on and `customers`,
+    how many have that key (more than one only where an upgrade found names to collide)."""
     if not con.execute("SELECT 1 FROM customers LIMIT 1").fetchall():
-        return pl.DataFrame(schema={"name_key": pl.String, "created_on": pl.Date})
+        return pl.DataFrame(
+            schema={"name_key": pl.String, "created_on": pl.Date, "customers": pl.Int64}
+        )
     batch_keys = _arrow(pl.DataFrame({"name_key": keys.drop_nulls().unique()}))  # noqa: F841
     return con.sql(
-        "SELECT c.name_key, c.created_on FROM customers c JOIN batch_keys b USING (name_key)"
+        "SELECT c.name_key, min(c.created_on) AS created_on, count(*) AS customers "
+        "FROM customers c JOIN batch_keys b USING (name_key) GROUP BY c.name_key"
     ).pl()
 
 

@@ -40,11 +40,14 @@ def validate(
     decimal_comma: bool = False,
     date_format: str | None = None,
     repeated: pl.DataFrame | None = None,
+    ambiguous_names: pl.Series | None = None,
 ) -> Validation:
     """Check every rule on every row (pandera, lazily, on the collected frame).
 
-    `repeated` (name_key, all_rows): the names that stand on more than one row of the batch;
-    computed from `typed` when not given (a batch read in chunks gives it for the whole file).
+    `existing_names`: name keys a row may not take (stored customers); `ambiguous_names`:
+    name keys that several stored customers share. `repeated` (name_key, all_rows): the names
+    that stand on more than one row of the batch; computed from `typed` when not given (a
+    batch read in chunks gives it for the whole file).
     """
     if repeated is None:
         repeated = repeated_names(typed)
@@ -53,7 +56,7 @@ def validate(
     )
     fields = [c.removesuffix(TEXT) for c in typed.columns if c.endswith(TEXT)]
     custom = [f for f in fields if f not in STANDARD]
-    schema = customer_schema(reference, as_of, existing_names, custom)
+    schema = customer_schema(reference, as_of, existing_names, custom, ambiguous_names)
     try:
         # pandera runs a few small queries per check: polars' in-memory engine starts them
         # sooner than its streaming one (pandera's CPU -15% on 1M rows, bench/)

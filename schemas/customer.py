@@ -179,15 +179,18 @@ def customer_schema(
     as_of: date,
     existing_names: pl.Series | None = None,
     fields: list[str] | None = None,
+    ambiguous_names: pl.Series | None = None,
 ) -> pa.DataFrameSchema:
     """The Customer model, with the rules that depend on the reseller, the date and the stored
     customers. `fields`: the custom fields the batch has columns for (default: all of them)."""
     fields = list(reference.custom_field_names) if fields is None else fields
     units = reference.minor_units()
     iso_codes = sorted(iso_currencies())
-    existing = existing_names if existing_names is not None else pl.Series([], dtype=pl.String)
     added = {
-        "name": [_check("name_exists", ~pl.col("name_key").is_in(existing.implode()))],
+        "name": [
+            _check("name_exists", ~_key_in(existing_names)),
+            _check("name_ambiguous", ~_key_in(ambiguous_names)),
+        ],
         "business_model": [_isin(reference.business_models, "business_model_unknown")],
         "customer_class": [_isin(reference.class_names, "customer_class_unknown")],
         "currency": [
@@ -219,6 +222,11 @@ def customer_schema(
         {c: {"checks": [*schema.columns[c].checks, *checks]} for c, checks in added.items()}
     )
     return schema.add_columns(_custom_field_columns(reference, fields))
+
+
+def _key_in(keys: pl.Series | None) -> pl.Expr:
+    keys = keys if keys is not None else pl.Series([], dtype=pl.String)
+    return pl.col("name_key").is_in(keys.implode())
 
 
 def _check(name: str, ok: pl.Expr) -> pa.Check:

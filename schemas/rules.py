@@ -218,6 +218,18 @@ RULES: dict[str, Rule] = {
             ),
         ),
         Rule(
+            "name_ambiguous",
+            "name",
+            "with --on-existing update: several stored customers have names that compare equal "
+            "to this one (listed by the upgrade in table name_collisions), so which to update is "
+            "not known",
+            lambda ctx: pl.format(
+                "more than one stored customer has a name equal to '{}' (see table "
+                "name_collisions); rename or remove all but one before updating it",
+                pl.col("name"),
+            ),
+        ),
+        Rule(
             "business_model_required",
             "business_model",
             "the business model is empty",

@@ -52,11 +52,15 @@ def batch(rows: list[dict], headers=HEADERS, first_row: int = 2) -> pl.DataFrame
     return frame.with_columns(rows_numbered.alias("source_row"))
 
 
-def check(rows: list[dict], reference, existing=(), headers=HEADERS) -> Validation:
-    """Map, parse and validate `rows` as one batch; `existing` are stored name keys."""
+def check(rows: list[dict], reference, existing=(), headers=HEADERS, ambiguous=()) -> Validation:
+    """Map, parse and validate `rows` as one batch; `existing` are stored name keys, and
+    `ambiguous` keys that several stored customers share."""
     columns = map_columns("batch.csv", list(headers), reference.custom_field_names)
     typed = parse(batch(rows, headers), columns, reference, AS_OF)
-    return validate(typed, reference, AS_OF, pl.Series(list(existing), dtype=pl.String))
+    keys = {"existing_names": existing, "ambiguous_names": ambiguous}
+    return validate(
+        typed, reference, AS_OF, **{k: pl.Series(list(v), dtype=pl.String) for k, v in keys.items()}
+    )
 
 
 def failures(result: Validation) -> list[tuple]:
@@ -625,7 +629,8 @@ def test_bad_value_is_rejected_by_its_rule(reference, case):
 
 
 def test_every_rule_has_a_bad_case_in_this_file():
-    assert {case.rule for case in BAD} | {"name_duplicate_in_batch"} == set(RULES)
+    elsewhere = {"name_duplicate_in_batch", "name_ambiguous"}  # below
+    assert {case.rule for case in BAD} | elsewhere == set(RULES)
 
 
 def test_every_rule_is_produced_by_one_batch_of_the_bad_cases(reference):
@@ -633,8 +638,8 @@ def test_every_rule_is_produced_by_one_batch_of_the_bad_cases(reference):
     rows = [
         {"name": f"Customer {n}", **case.row} for n, case in enumerate(BAD) if not case.existing
     ]
-    rows += [{"name": "Acme Telecom"}, {"name": "Twice"}, {"name": "twice"}]
-    result = check(rows, reference, existing=("acme telecom",))
+    rows += [{"name": "Acme Telecom"}, {"name": "Twice"}, {"name": "twice"}, {"name": "Shared"}]
+    result = check(rows, reference, existing=("acme telecom",), ambiguous=("shared",))
     assert set(result.rejections["rule"]) == set(RULES)
     assert result.accepted.height == 0
     assert result.rejections["message"].str.starts_with("rule ").not_().all()
@@ -653,8 +658,8 @@ def test_failures_are_reported_without_python_rows(reference, monkeypatch):
     rows = [
         {"name": f"Customer {n}", **case.row} for n, case in enumerate(BAD * 3) if not case.existing
     ]
-    rows += [{"name": "Acme Telecom"}] + [{"name": "Twice"}] * 6
-    result = check(rows, reference, existing=("acme telecom",))
+    rows += [{"name": "Acme Telecom"}, {"name": "Shared"}] + [{"name": "Twice"}] * 6
+    result = check(rows, reference, existing=("acme telecom",), ambiguous=("shared",))
     assert set(result.rejections["rule"]) == set(RULES)
 
 
