@@ -129,7 +129,7 @@ def table(rows: int, shapes: dict[str, dict]) -> str:
     """The per-shape figures, one line each."""
     head = (
         f"{'shape':<10}{'rejected':>9}{'raw s':>8}{'import s':>10}{'dry run s':>11}"
-        f"{'import/raw':>12}{'dry run/raw':>13}{'peak RSS':>10}{'rows/s':>10}"
+        f"{'import/raw':>12}{'dry run/raw':>13}{'peak RSS':>11}{'rows/s':>10}"
     )
     lines = [f"{rows:,} rows, medians of {len(next(iter(shapes.values()))['runs'])} runs", head]
     for shape, s in shapes.items():
@@ -137,7 +137,7 @@ def table(rows: int, shapes: dict[str, dict]) -> str:
             f"{shape:<10}{s['rejected_share']:>9.1%}{s['median_raw_s']:>8.2f}"
             f"{s['median_import_s']:>10.2f}{s['median_checks_only_s']:>11.2f}"
             f"{s['median_ratio']:>12.2f}{s['median_checks_only_ratio']:>13.2f}"
-            f"{s['peak_rss_mib']:>6,} MiB{s['rows_per_s']:>10,}"
+            f"{s['peak_rss_mib']:>7,} MiB{s['rows_per_s']:>10,}"
         )
     return "\n".join(lines)
 
