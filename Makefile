@@ -35,5 +35,5 @@ format: $(BIN)/onboard ## Format the code with ruff
 clean: ## Remove .venv, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis onboarding.duckdb onboarding.duckdb.wal
 
-bench: $(BIN)/onboard ## Benchmark onboard import against DuckDB's raw CSV load (ROWS=1000000)
-	$(BIN)/python bench/run.py --rows $(or $(ROWS),1000000)
+bench: $(BIN)/onboard ## Benchmark onboard import against DuckDB's raw CSV load (SHAPE=all ROWS=1000000)
+	$(BIN)/python bench/run.py --shape $(or $(SHAPE),all) --rows $(or $(ROWS),1000000)
