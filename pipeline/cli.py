@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from pipeline import __version__
+from pipeline import __version__, render
 from pipeline.errors import OnboardError, UsageError
 from pipeline.options import DELIMITERS, ON_EXISTING, RunOptions
 
@@ -365,49 +365,6 @@ def _resolve_reference(con, reference_file: Path | None, save: bool):
     return parse_reference(content, f"stored reference (from {source})")
 
 
-def _summary(result) -> str:
-    if result.status == "skipped":
-        return (
-            f"{result.source}: skipped, the same content was committed as batch "
-            f"{result.earlier_batch} (use --force to import it again)"
-        )
-    if result.status == "nothing_to_retry":
-        return f"batch {result.retry_of}: no open rejections to retry"
-    if result.status == "failed" or (result.status == "refused" and result.batch_id is None):
-        return f"{result.source}: {result.status}, nothing imported"
-    what = {
-        "committed": f"batch {result.batch_id} committed",
-        "refused": f"batch {result.batch_id} refused, no customer written",
-        "dry_run": "dry run, nothing written",
-        "nothing_passes": "nothing passes yet, nothing written",
-    }[result.status]
-    if result.retry_of is not None:
-        what += f" (retry of batch {result.retry_of})"
-    counts = (
-        f"  rows read {result.rows_read}: accepted {result.rows_accepted}"
-        + (f" ({result.rows_updated} updating stored customers)" if result.rows_updated else "")
-        + f", rejected {result.rows_rejected}"
-        + (f", skipped {result.rows_skipped}" if result.rows_skipped else "")
-        + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else "")
-    )
-    lines = [f"{result.source}: {what}", counts]
-    if result.notes:
-        lines.append(f"  read as: {', '.join(result.notes)}")
-    if result.top_reasons:
-        title = "still failing" if result.retry_of is not None else "most common rejection reasons"
-        lines.append(f"  {title}:")
-        for reason in result.top_reasons:
-            rows = ", ".join(str(r) for r in reason["rows"])
-            lines.append(f"    {reason['rule']} ({reason['count']}): rows {rows}")
-            lines.append(f"      e.g. {reason['example']}")
-    if result.batch_id and result.rows_rejected:
-        lines.append(
-            f"  all reasons: onboard rejections {result.batch_id}; a fix file: "
-            f"onboard rejections {result.batch_id} --export fix.csv"
-        )
-    return "\n".join(lines)
-
-
 def _report(results, as_json: bool) -> None:
     """Warnings and errors on stderr; the summaries on stdout; exit with the worst status."""
     for result in results:
@@ -420,7 +377,7 @@ def _report(results, as_json: bool) -> None:
         click.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2, default=str))
     else:
         for result in results:
-            click.echo(_summary(result))
+            click.echo(render.summary(result))
     sys.exit(max(r.exit_code for r in results))
 
 
@@ -467,7 +424,7 @@ def show_command(batch_id, db):
         ).fetchall()
     for key, value in batch.items():
         if key not in ("headers", "options", "timings"):
-            click.echo(f"{key + ':':15}{'' if value is None else value}")
+            click.echo(f"{key + ':':15}{'' if value is None else render.printable(str(value))}")
     click.echo(f"{'headers:':15}{json.dumps(batch['headers'])}")
     click.echo(f"{'timings:':15}{json.dumps(batch['timings'])}")
     click.echo("options:")
@@ -579,31 +536,15 @@ def rejections_command(batch_id, db, fmt, export_to):
 
 def _print_frame(frame, fmt: str) -> None:
     if fmt == "csv":
-        click.echo(frame.write_csv(), nl=False)
+        click.echo(render.csv_text(frame), nl=False)
     elif fmt == "json":
         click.echo(json.dumps(frame.to_dicts(), indent=2, default=str))
     else:
-        click.echo(_table(frame))
-
-
-def _table(frame) -> str:
-    """A plain aligned text table, every value in full."""
-    if frame.height == 0:
-        return "(none)"
-    cells = [[("" if v is None else str(v)) for v in row] for row in frame.iter_rows()]
-    widths = [
-        max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(frame.columns)
-    ]
-
-    def line(values):
-        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
-
-    rule = ["-" * w for w in widths]
-    return "\n".join([line(frame.columns), line(rule), *(line(row) for row in cells)])
+        click.echo(render.table(frame))
 
 
 def _warn(message: str, level: str = "warning") -> None:
-    click.echo(f"onboard: {level}: {message}", err=True)
+    click.echo(f"onboard: {level}: {render.printable(message)}", err=True)
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from pipeline.errors import FileRefused
+from pipeline.fixfile import is_reasons, marked_batch
 
 REQUIRED = (
     "name",
@@ -20,7 +21,6 @@ REQUIRED = (
 AMOUNTS = ("credit_limit", "available_funds")
 OPTIONAL = (*AMOUNTS, "created_on")
 STANDARD = REQUIRED + OPTIONAL
-SILENTLY_IGNORED = "errors"  # the reasons column of a fix file sent back
 TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
 
 _IGNORED_CHARS = re.compile(r"[\s_\-()]+")
@@ -88,7 +88,7 @@ def map_columns(
         if key in renames and target is None:
             raise FileRefused(source, f"--map names an unknown column {renames[key]!r}")
         if target is None:
-            if key != SILENTLY_IGNORED:
+            if not is_reasons(header):  # a fix file's reasons: silently ignored
                 ignored.append(header or f"(unnamed column {position + 1})")
         elif target in found:
             raise FileRefused(
@@ -109,13 +109,14 @@ def map_columns(
 
 
 def header_matcher(custom_fields: tuple[str, ...], renames: dict[str, str] | None = None):
-    """A test of a row of cells: does it name every required column? (finds header rows)"""
+    """A test of a row of cells: does it name every required column, or is it a fix file's
+    header row (whose columns are mapped as its batch's were)? (finds header rows)"""
     renames = {header_key(k): header_key(v) for k, v in (renames or {}).items()}
     required = {header_key(c) for c in REQUIRED}
 
     def is_header(cells: list[str]) -> bool:
         keys = {header_key(c or "") for c in cells}
-        return required <= {renames.get(k, k) for k in keys}
+        return required <= {renames.get(k, k) for k in keys} or marked_batch(cells) is not None
 
     return is_header
 

@@ -1,8 +1,10 @@
 """Fix files: a batch's rejected rows as the sender wrote them, with every reason.
 
-A clerk fixes the cells and sends the file back: it imports directly (its `errors` column is
-ignored). Values a spreadsheet would run as formulas are neutralized: prefixed with `'` in CSV
-(the import takes the prefix off again), written as text cells in .xlsx.
+A clerk fixes the cells and sends the file back: it imports directly, read as the batch was
+(its reasons column, `errors (fix file of batch N)`, is the mark: see `pipeline/fixfile.py`).
+Values a spreadsheet would run as formulas are neutralized: prefixed with `'` in CSV (the
+import takes the prefix off again, in fix files only), written as text cells in .xlsx. A file
+that was itself a fix file gets its reasons column replaced, never a second one.
 """
 
 from pathlib import Path
@@ -11,10 +13,13 @@ import duckdb
 import polars as pl
 
 from pipeline import store
-from pipeline.columns import SILENTLY_IGNORED as ERRORS  # the column of reasons
 from pipeline.columns import header_key
 from pipeline.errors import UsageError
-from pipeline.read import FORMULA_START, SOURCE_ROW, stored_cells, unique_names
+from pipeline.fixfile import guarded, is_reasons, mark
+from pipeline.read import SOURCE_ROW, stored_cells, unique_names
+
+ERRORS = "errors"  # the reasons column, while the rows are put together
+XLSX_CELL = 32_767  # characters a workbook cell holds
 
 
 def export_rejections(con: duckdb.DuckDBPyConnection, batch_id: int, path: Path) -> int:
@@ -27,11 +32,14 @@ def export_rejections(con: duckdb.DuckDBPyConnection, batch_id: int, path: Path)
     headers = batch["headers"] or []
     rows = _rows(found, headers)
     options = batch["options"] or {}
+    reasons = mark(batch_id)
     if suffix == ".csv":
         # `;` where amounts had decimal commas, so the file imports back the same way
-        _write_csv(rows, headers, path, ";" if options.get("decimal_comma") else ",")
+        separator = ";" if options.get("decimal_comma") else ","
+        _write_csv(rows, headers, reasons, path, separator)
     else:
-        _write_xlsx(rows, found, headers, path, options.get("renames") or {})
+        _refuse_long_cells(rows, path)
+        _write_xlsx(rows, found, headers, reasons, path, options.get("renames") or {})
     return rows.height
 
 
@@ -50,34 +58,53 @@ def _rows(found: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
     cells = stored_cells(pl.col("original"), headers)
     return grouped.select(
         SOURCE_ROW,
-        *(cells.struct.field(n).alias(f"c{i}") for i, n in enumerate(unique_names(headers))),
+        *(
+            cells.struct.field(n).alias(f"c{i}")
+            for i, (n, h) in enumerate(zip(unique_names(headers), headers, strict=True))
+            if not is_reasons(h)  # an earlier fix file's reasons: replaced
+        ),
         ERRORS,
     )
 
 
-def _write_csv(rows: pl.DataFrame, headers: list[str], path: Path, separator: str) -> None:
-    cells = rows.columns[1:-1]  # between source_row and errors (see _rows)
-    neutral = rows.select(
-        *(
-            pl.when(pl.col(c).str.contains("^" + FORMULA_START))
-            .then(pl.lit("'") + pl.col(c))
-            .otherwise(pl.col(c))
-            .alias(h)
-            for c, h in zip(cells, unique_names(headers), strict=False)
-        ),
-        pl.col(ERRORS),
-    )
-    with path.open("w", encoding="utf-8", newline="") as f:
-        f.write(separator.join(_csv_cell(h, separator) for h in [*headers, ERRORS]) + "\r\n")
-        f.write(
-            neutral.write_csv(include_header=False, separator=separator, line_terminator="\r\n")
+def _data_headers(headers: list[str]) -> list[str]:
+    """The headers of the data columns of `_rows`, in order."""
+    return [h for h in headers if not is_reasons(h)]
+
+
+def _refuse_long_cells(rows: pl.DataFrame, path: Path) -> None:
+    """A workbook cell holds XLSX_CELL characters: a longer one would be cut silently."""
+    cells = rows.columns[1:]
+    longest = rows.select(pl.max_horizontal(pl.col(cells).str.len_chars()).max()).item()
+    if longest and longest > XLSX_CELL:
+        raise UsageError(
+            f"{path}: a cell holds {longest:,} characters, more than a workbook cell holds "
+            f"({XLSX_CELL:,}); export to a .csv file instead"
         )
+
+
+def _write_csv(
+    rows: pl.DataFrame, headers: list[str], reasons: str, path: Path, separator: str
+) -> None:
+    """The header row and the rows, every cell (headers too) guarded against formulas."""
+    cells = rows.drop(SOURCE_ROW)
+    header = pl.DataFrame(
+        [
+            pl.Series(c, [h])
+            for c, h in zip(cells.columns, [*_data_headers(headers), reasons], strict=True)
+        ]
+    )
+    lines = pl.concat([header, cells]).select(guarded(pl.col(c)) for c in cells.columns)
+    text = lines.write_csv(include_header=False, separator=separator, line_terminator="\r\n")
+    with path.open("w", encoding="utf-8", newline="") as f:
+        f.write(text)
 
 
 def _write_xlsx(
     rows: pl.DataFrame,
     found: pl.DataFrame,
     headers: list[str],
+    reasons_header: str,
     path: Path,
     renames: dict[str, str],
 ) -> None:
@@ -87,7 +114,8 @@ def _write_xlsx(
     sheet = workbook.add_worksheet("Rejected rows")
     bold = workbook.add_format({"bold": True})
     marked = workbook.add_format({"bg_color": "#FFC7CE"})
-    for col, header in enumerate([*headers, ERRORS]):
+    headers = _data_headers(headers)
+    for col, header in enumerate([*headers, reasons_header]):
         sheet.write_string(0, col, header, bold)
     renamed = {header_key(h): header_key(c) for h, c in renames.items()}  # --map
     keys = [renamed.get(header_key(h), header_key(h)) for h in headers]
@@ -107,9 +135,3 @@ def _write_xlsx(
         sheet.write_string(line, len(headers), row[ERRORS])
     sheet.freeze_panes(1, 0)
     workbook.close()
-
-
-def _csv_cell(text: str, separator: str = ",") -> str:
-    if any(c in text for c in f'{separator}"\r\n'):
-        return '"' + text.replace('"', '""') + '"'
-    return text

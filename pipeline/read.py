@@ -19,14 +19,13 @@ from pathlib import Path
 import polars as pl
 
 from pipeline.errors import FileRefused
+from pipeline.fixfile import marked_batch, unguard_text, unguarded
 from pipeline.options import DELIMITERS, RunOptions
 
 SOURCE_ROW = "source_row"
 EXTRA = "__extra__"  # text of the cells beyond the header's last column
 WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
-FORMULA_START = r"[=+\-@\t\r]"  # what a spreadsheet would run as a formula, first in a cell
-FORMULA_GUARD = f"^'({FORMULA_START})"  # the `'` a fix file puts before such text
 MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
 STREAM_BYTES = 256 << 20  # text files larger than this are imported in chunks
 CHUNK_ROWS = 250_000  # rows checked and written at a time
@@ -47,6 +46,7 @@ class ReadResult:
     delimiter: str | None = None  # text files only
     scan: Callable[[], pl.LazyFrame] | None = None  # streamed files: all records, blanks too
     source: str = ""
+    fix_file: bool = False  # a CSV fix file: its formula-like cells carry a `'` to take off
 
     def chunks(self) -> Iterator[tuple[pl.DataFrame, int]]:
         """The records in order, in chunks of at most CHUNK_ROWS: (records, blank rows dropped)."""
@@ -58,7 +58,7 @@ class ReadResult:
         try:
             for batch in self.scan().collect_batches(chunk_size=CHUNK_ROWS):
                 kept, blank = _drop_blank(batch, names)
-                yield _unguard_formulas(kept, names), blank
+                yield _unguard_formulas(kept, names) if self.fix_file else kept, blank
         except pl.exceptions.ComputeError as e:
             raise _stream_refusal(self.source, e) from None
 
@@ -67,9 +67,10 @@ class ReadResult:
         streamed file with a fix file's formula guard taken off, as `chunks()` does."""
         if self.scan is None:
             return self.frame.select(*exprs)
-        cells = (_unguarded(pl.col(n)) for n in unique_names(self.headers))
+        names = unique_names(self.headers) if self.fix_file else []
         try:
-            return self.scan().with_columns(cells).select(*exprs).collect(engine="streaming")
+            cells = self.scan().with_columns(unguarded(pl.col(n)) for n in names)
+            return cells.select(*exprs).collect(engine="streaming")
         except pl.exceptions.ComputeError as e:
             raise _stream_refusal(self.source, e) from None
 
@@ -161,8 +162,9 @@ def _read_text(
         encoding = _legacy_encoding(raw)  # not UTF-8: a legacy single-byte file
         grid = _read_grid(_transcode(raw, encoding, source), source, delimiter, header_fields)
     result = _from_grid(grid, source, header_fields=header_fields)
-    frame = _unguard_formulas(result.frame, unique_names(result.headers))
-    return replace(result, frame=frame, notes=notes(), delimiter=delimiter)
+    if marked_batch(result.headers) is not None:
+        result = _unguard_fix_file(result)
+    return replace(result, notes=notes(), delimiter=delimiter)
 
 
 def _streamed(
@@ -171,6 +173,8 @@ def _streamed(
     """A large UTF-8 file, read in chunks when imported (bounded memory)."""
     first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     headers = [cell.strip() for cell in first]
+    fix_file = marked_batch(headers) is not None
+    headers = [unguard_text(h) for h in headers] if fix_file else headers
     if not any(headers):
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
     width = header_fields + STREAM_EXTRA_FIELDS
@@ -197,7 +201,9 @@ def _streamed(
         kept = records().drop(empty)
         return _records(kept, unique_names(headers), header_fields - len(empty))
 
-    return ReadResult(None, headers, 0, notes, delimiter, scan=scan, source=source)
+    return ReadResult(
+        None, headers, 0, notes, delimiter, scan=scan, source=source, fix_file=fix_file
+    )
 
 
 def _stream_refusal(source: str, error: Exception) -> FileRefused:
@@ -214,21 +220,21 @@ def _stream_refusal(source: str, error: Exception) -> FileRefused:
     return FileRefused(source, reason)
 
 
+def _unguard_fix_file(result: ReadResult) -> ReadResult:
+    """A CSV fix file's headers and cells without the `'` the export put before formula-like
+    text."""
+    headers = [unguard_text(h) for h in result.headers]
+    renamed = dict(zip(unique_names(result.headers), unique_names(headers), strict=True))
+    frame = _unguard_formulas(result.frame.rename(renamed), list(renamed.values()))
+    return replace(result, frame=frame, headers=headers, fix_file=True)
+
+
 def _unguard_formulas(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
     """Take off the `'` a fix file put before formula-like text (rarely present: checked first)."""
     quoted = frame.select(pl.col(n).str.starts_with("'").any() for n in names)
     if not any(quoted.row(0)):
         return frame
-    return frame.with_columns(_unguarded(pl.col(n)) for n in names)
-
-
-def _unguarded(cell: pl.Expr) -> pl.Expr:
-    """The cell without the `'` a fix file put before formula-like text."""
-    return (
-        pl.when(cell.str.starts_with("'"))
-        .then(cell.str.replace(FORMULA_GUARD, "${1}"))
-        .otherwise(cell)
-    )
+    return frame.with_columns(unguarded(pl.col(n)) for n in names)
 
 
 class _NotUtf8(Exception):

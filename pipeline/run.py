@@ -22,6 +22,7 @@ import polars as pl
 from pipeline import store
 from pipeline.columns import ColumnMap, header_matcher, map_columns
 from pipeline.errors import FileRefused, OnboardError, UsageError
+from pipeline.fixfile import marked_batch
 from pipeline.names import clean_names, name_keys
 from pipeline.options import RunOptions
 from pipeline.parse import parse, text_column
@@ -96,6 +97,7 @@ def import_file(
                     return _skip_same_file(result, earlier, options, con, started)
             fields = reference.custom_field_names
             read = read_batch(path, options, header_matcher(fields, options.renames))
+            options, fix_notes = _as_its_batch_was(read.headers, options, con)
             columns = map_columns(str(path), read.headers, fields, options.renames)
             result.ignored_columns = list(columns.ignored)
         decimal_comma = options.decimal_comma
@@ -103,7 +105,11 @@ def import_file(
             decimal_comma = read.delimiter == ";"
             # recorded with the batch, so a retry and a fix file read amounts the same way
             options = replace(options, decimal_comma=decimal_comma)
-        result.notes = [*read.notes, "decimal comma" if decimal_comma else "decimal point"]
+        result.notes = [
+            *fix_notes,
+            *read.notes,
+            "decimal comma" if decimal_comma else "decimal point",
+        ]
         _run(result, read, columns, reference, options, con, clock, started)
     except FileRefused as e:
         result.status, result.exit_code, result.error = "refused", 2, str(e)
@@ -112,6 +118,30 @@ def import_file(
         if not options.dry_run:
             _record_failure(result, options, con, started, str(e))
     return result
+
+
+def _as_its_batch_was(
+    headers: list[str], options: RunOptions, con: duckdb.DuckDBPyConnection
+) -> tuple[RunOptions, list[str]]:
+    """A fix file is read as its batch was: with that batch's decimal mark, date layout and
+    column mapping, where the options leave them open. Also a note saying so."""
+    batch_id = marked_batch(headers)
+    if batch_id is None:
+        return options, []
+    try:
+        stored = store.batch(con, batch_id)["options"] or {}
+    except UsageError:
+        return options, [f"fix file of batch {batch_id}, which this database does not hold"]
+    decimal_comma = options.decimal_comma
+    if decimal_comma is None:
+        decimal_comma = stored.get("decimal_comma")
+    read_as = replace(
+        options,
+        decimal_comma=decimal_comma,
+        date_format=options.date_format or stored.get("date_format"),
+        renames=options.renames or stored.get("renames") or {},
+    )
+    return read_as, [f"fix file of batch {batch_id}, read as that batch was"]
 
 
 def _record_failure(result, options, con, started, reason: str) -> None:

@@ -494,7 +494,7 @@ def test_csv_fix_file_holds_the_rows_as_sent_with_every_reason(
     assert f"{fix}: 8 rejected row(s) of batch 1 written" in result.stderr
     sent = read_csv(SAMPLE / "customers.csv")
     exported = read_csv(fix)
-    assert exported[0] == [*sent[0], "errors"]  # the sender's headers, in the sender's order
+    assert exported[0] == [*sent[0], "errors (fix file of batch 1)"]  # the sender's headers, in the sender's order
     rows = [sent[n - 1] for n in SAMPLE_REJECTED_ROWS]
     neutralized = [[("'" + c if c[:1] in "=+-@" and c else c) for c in r] for r in rows]
     assert [r[:-1] for r in exported[1:]] == neutralized
@@ -593,7 +593,7 @@ def test_xlsx_fix_file_highlights_each_offending_cell_with_its_reason(
     book = read_xlsx(fix)
     sent = read_csv(SAMPLE / "customers.csv")
     assert book["kinds"] <= {"s", "inlineStr"}  # every cell is text, none a number or formula
-    assert book["rows"][0] == [*sent[0], "errors"]
+    assert book["rows"][0] == [*sent[0], "errors (fix file of batch 1)"]
     # as sent, not even the `'` of the CSV file: a text cell cannot run as a formula
     assert [r[:-1] for r in book["rows"][1:]] == [sent[n - 1] for n in SAMPLE_REJECTED_ROWS]
 

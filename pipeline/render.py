@@ -1,0 +1,94 @@
+"""What a person reads: summaries and tables as text, with nothing a sender wrote able to
+drive the reader's terminal. No click here: a scheduler or a notebook renders the same way."""
+
+import re
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # polars loads only when a command needs it (`onboard --help` stays quick)
+    import polars as pl
+
+# What a terminal would act on or a reader misread: C0 and C1 controls, DEL, line and paragraph
+# separators, bidi embeddings, overrides and isolates.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character written as an escape (`\\x1b`, `\\u202e`): a
+    sender's escape sequences reach no terminal, a value's line break starts no line."""
+    return _UNPRINTABLE.sub(_escape, text)
+
+
+def _escape(found: re.Match) -> str:
+    code = ord(found[0])
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def csv_text(frame: "pl.DataFrame") -> str:
+    """A frame as CSV for a spreadsheet: text cells that a spreadsheet would run as formulas
+    get a `'` first, as in fix files."""
+    import polars.selectors as cs
+
+    from pipeline.fixfile import guarded
+
+    return frame.with_columns(guarded(cs.string())).write_csv()
+
+
+def summary(result) -> str:
+    """The readable summary of one file's import or a retry; every value from a file or a
+    database made printable."""
+    if result.status == "skipped":
+        return (
+            f"{printable(result.source)}: skipped, the same content was committed as batch "
+            f"{result.earlier_batch} (use --force to import it again)"
+        )
+    if result.status == "nothing_to_retry":
+        return f"batch {result.retry_of}: no open rejections to retry"
+    if result.status == "failed" or (result.status == "refused" and result.batch_id is None):
+        return f"{printable(result.source)}: {result.status}, nothing imported"
+    what = {
+        "committed": f"batch {result.batch_id} committed",
+        "refused": f"batch {result.batch_id} refused, no customer written",
+        "dry_run": "dry run, nothing written",
+        "nothing_passes": "nothing passes yet, nothing written",
+    }[result.status]
+    if result.retry_of is not None:
+        what += f" (retry of batch {result.retry_of})"
+    counts = (
+        f"  rows read {result.rows_read}: accepted {result.rows_accepted}"
+        + (f" ({result.rows_updated} updating stored customers)" if result.rows_updated else "")
+        + f", rejected {result.rows_rejected}"
+        + (f", skipped {result.rows_skipped}" if result.rows_skipped else "")
+        + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else "")
+    )
+    lines = [f"{printable(result.source)}: {what}", counts]
+    if result.notes:
+        lines.append(f"  read as: {printable(', '.join(result.notes))}")
+    if result.top_reasons:
+        title = "still failing" if result.retry_of is not None else "most common rejection reasons"
+        lines.append(f"  {title}:")
+        for reason in result.top_reasons:
+            rows = ", ".join(str(r) for r in reason["rows"])
+            lines.append(f"    {reason['rule']} ({reason['count']}): rows {rows}")
+            lines.append(f"      e.g. {printable(reason['example'])}")
+    if result.batch_id and result.rows_rejected:
+        lines.append(
+            f"  all reasons: onboard rejections {result.batch_id}; a fix file: "
+            f"onboard rejections {result.batch_id} --export fix.csv"
+        )
+    return "\n".join(lines)
+
+
+def table(frame: "pl.DataFrame") -> str:
+    """A plain aligned text table, every value in full (and printable)."""
+    if frame.height == 0:
+        return "(none)"
+    cells = [[("" if v is None else printable(str(v))) for v in row] for row in frame.iter_rows()]
+    widths = [
+        max(len(name), *(len(row[i]) for row in cells)) for i, name in enumerate(frame.columns)
+    ]
+
+    def line(values):
+        return "  ".join(v.ljust(w) for v, w in zip(values, widths, strict=True)).rstrip()
+
+    rule = ["-" * w for w in widths]
+    return "\n".join([line(frame.columns), line(rule), *(line(row) for row in cells)])
