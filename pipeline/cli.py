@@ -4,6 +4,7 @@ stdout carries results (summaries, --json, tables); stderr carries warnings and 
 """
 
 import json
+import os
 import sys
 from contextlib import closing
 from datetime import date
@@ -72,6 +73,8 @@ class _Group(click.Group):
             raise _Failure(e.format_message() + where, e.exit_code) from e
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            raise  # the reader stopped early: main() ends quietly
         except Exception as e:
             if ctx.params.get("debug"):
                 raise
@@ -124,12 +127,17 @@ def _max_rejected(ctx, param, value: str | None) -> str | None:
     if value is None:
         return None
     number = value.removesuffix("%")
-    try:
-        ok = float(number) >= 0 and (value.endswith("%") or number.isdigit())
-    except ValueError:
-        ok = False
+    if value.endswith("%"):
+        try:
+            ok = 0 <= float(number) <= 100  # neither nan nor inf is
+        except ValueError:
+            ok = False
+    else:
+        ok = number.isascii() and number.isdigit()
     if not ok:
-        raise click.BadParameter(f"{value!r}: give a number of rows (10) or a percentage (5%)")
+        raise click.BadParameter(
+            f"{value!r}: give a number of rows (10) or a percentage from 0% to 100% (5%)"
+        )
     return value
 
 
@@ -327,10 +335,11 @@ def _encoding(name: str | None) -> str | None:
     if name is None:
         return None
     try:
+        "".encode(name)  # only text encodings: rot13, base64, zlib... are not
         return codecs.lookup(name).name
     except LookupError:
         raise UsageError(
-            f"--encoding: unknown encoding {name!r}; e.g. utf-8, windows-1252"
+            f"--encoding: {name!r} is not a text encoding; e.g. utf-8, utf-16, windows-1252"
         ) from None
 
 
@@ -368,8 +377,8 @@ def _resolve_reference(con, reference_file: Path | None, save: bool):
 def _report(results, as_json: bool) -> None:
     """Warnings and errors on stderr; the summaries on stdout; exit with the worst status."""
     for result in results:
-        for column in result.ignored_columns:
-            _warn(f"{result.source}: column {column!r} is not a known column and was ignored")
+        if result.ignored_columns:
+            _warn(f"{result.source}: {_ignored(result.ignored_columns)}")
         if result.error:
             _warn(result.error, "error")
     if as_json:
@@ -543,9 +552,24 @@ def _print_frame(frame, fmt: str) -> None:
         click.echo(render.table(frame))
 
 
+def _ignored(columns: list[str], shown: int = 5) -> str:
+    """One line for the ignored columns, however many: a few named, the rest counted."""
+    named = ", ".join(repr(c) for c in columns[:shown])
+    if len(columns) == 1:
+        return f"column {named} is not a known column and was ignored"
+    more = f" and {len(columns) - shown:,} more" if len(columns) > shown else ""
+    return f"columns {named}{more} are not known columns and were ignored"
+
+
 def _warn(message: str, level: str = "warning") -> None:
     click.echo(f"onboard: {level}: {render.printable(message)}", err=True)
 
 
 def main() -> None:
-    cli(prog_name="onboard")
+    try:
+        cli(prog_name="onboard")
+    except BrokenPipeError:
+        # stdout's reader stopped early (`onboard batches | head`): stop quietly, as Unix tools
+        # do, with the status a shell gives a command ended by SIGPIPE
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(141)

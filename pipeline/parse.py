@@ -7,8 +7,8 @@ the distinct values through `replace_strict`, never per row.
 """
 
 import functools
+import importlib.resources
 import re
-import zoneinfo
 from datetime import date, datetime
 
 import dateutil.parser
@@ -41,8 +41,31 @@ _AMOUNT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"  # ASCII digits: \d is any scri
 
 @functools.cache
 def time_zones() -> dict[str, str]:
-    """IANA zone names by their lower-case spelling."""
-    return {z.lower(): z for z in zoneinfo.available_timezones() if "/" in z or z == "UTC"}
+    """Every IANA zone name, backward links included (`US/Eastern`, `Europe/Kiev`, `GMT`), by
+    its lower-case spelling: the canonical name it is stored under (`America/New_York`,
+    `Europe/Kyiv`, `Etc/GMT`). A link that zone.tab lists as its country's zone
+    (`Europe/Amsterdam`) stays itself; `UTC` and its links are `UTC`."""
+    data = importlib.resources.files("tzdata") / "zoneinfo"
+    zones, links = [], {}
+    for line in (data / "tzdata.zi").read_text(encoding="utf-8").splitlines():
+        if line.startswith("Z "):
+            zones.append(line.split()[1])
+        elif line.startswith("L "):
+            _, target, link = line.split()
+            links[link] = target
+    listed = {
+        line.split("\t")[2]
+        for line in (data / "zone.tab").read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    }
+
+    def canonical(zone: str) -> str:
+        while zone in links and zone not in listed:
+            zone = links[zone]
+        return "UTC" if zone == "Etc/UTC" else zone
+
+    names = {*zones, *links} - {"Factory"}  # Factory: a placeholder, no zone
+    return {z.lower(): canonical(z) for z in names}
 
 
 @functools.cache

@@ -439,11 +439,14 @@ def test_max_rejected_counts_rows_or_a_percentage(
     assert query(db, "SELECT count(*) FROM customers") == [(2 if status == "committed" else 0,)]
 
 
-@pytest.mark.parametrize("limit", ["many", "-1", "5.5", "x%"])
+@pytest.mark.parametrize(
+    "limit", ["many", "-1", "5.5", "x%", "inf%", "1e400%", "nan%", "101%", "-0.5%", "١٢"]
+)
 def test_a_bad_max_rejected_is_a_usage_error(onboard, db, three_of_five_bad, limit):
     result = onboard("import", str(three_of_five_bad), "--max-rejected", limit)
     assert result.exit_code == 2
-    assert "give a number of rows (10) or a percentage (5%)" in result.stderr
+    assert "give a number of rows (10) or a percentage from 0% to 100% (5%)" in result.stderr
+    assert not db.exists()
     assert not db.exists()
 
 
