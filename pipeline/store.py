@@ -23,7 +23,7 @@ from pipeline.names import clean_names, name_keys
 if TYPE_CHECKING:
     import pyarrow as pa
 
-_BASE = """  -- the tables of schema version 1; later versions are the steps of UPGRADES
+SCHEMA_V1 = """  -- the tables of schema version 1; later versions are the steps of UPGRADES
 CREATE SEQUENCE IF NOT EXISTS batch_ids START 1;
 CREATE TABLE IF NOT EXISTS batches (
     batch_id BIGINT PRIMARY KEY,
@@ -268,7 +268,7 @@ def _upgrade(con, version: int, target: str, notify) -> None:
     con.begin()
     try:
         if version == 0:
-            con.execute(_BASE)
+            con.execute(SCHEMA_V1)
         con.execute(_VERSIONS)
         notes = [UPGRADES[v](con) for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)]
         con.execute(
@@ -330,7 +330,7 @@ def _shapes(version: int) -> dict[str, list[tuple[str, str]]]:
     them after the same steps an upgrade takes."""
     con = duckdb.connect()
     try:
-        con.execute(_BASE)
+        con.execute(SCHEMA_V1)
         for step in range(2, version + 1):
             UPGRADES[step](con)
         if version > 1:

@@ -26,6 +26,16 @@ class Context:
     date_format: str | None = None
 
 
+SHOWN = 200  # characters of a value a message quotes
+
+
+def _shown(column: str) -> pl.Expr:
+    """A value as a message quotes it: whole, or its first SHOWN characters and an ellipsis."""
+    value = pl.col(column)
+    cut = value.str.slice(0, SHOWN) + "…"
+    return pl.when(value.str.len_chars() > SHOWN).then(cut).otherwise(value)
+
+
 def _date_message(ctx: Context) -> pl.Expr:
     if ctx.date_format in DATE_ORDERS:
         order = "day" if DATE_ORDERS[ctx.date_format] else "month"
@@ -37,7 +47,7 @@ def _date_message(ctx: Context) -> pl.Expr:
             "write it as YYYY-MM-DD (e.g. 2026-11-26), or import with --date-format giving the "
             "file's layout, e.g. --date-format %d/%m/%Y"
         )
-    return pl.format(f"created on '{{}}' is not a real date; {hint}", pl.col("value"))
+    return pl.format(f"created on '{{}}' is not a real date; {hint}", _shown("value"))
 
 
 Message = Callable[[Context], pl.Expr]
@@ -57,13 +67,25 @@ def _text(message: str) -> Message:
 
 def _quoted(template: str) -> Message:
     """A message with the sender's value in place of {}."""
-    return lambda ctx: pl.format(template, pl.col("value"))
+    return lambda ctx: pl.format(template, _shown("value"))
+
+
+LISTED = 10  # allowed values a message names before "and N more"
+
+
+def listed(values) -> str:
+    """Allowed values for a message: all of a few; the first LISTED of many, and a pointer."""
+    values = list(values)
+    if len(values) <= LISTED:
+        return ", ".join(values)
+    shown = ", ".join(values[:LISTED])
+    return f"{shown} and {len(values) - LISTED:,} more; see onboard reference show"
 
 
 def _one_of(what: str, choices: Callable[[Reference], list[str]]) -> Message:
     def message(ctx: Context) -> pl.Expr:
-        listed = ", ".join(choices(ctx.reference))
-        return pl.format(f"{what} '{{}}' is not known; use one of: {listed}", pl.col("value"))
+        allowed = listed(choices(ctx.reference))
+        return pl.format(f"{what} '{{}}' is not known; use one of: {allowed}", _shown("value"))
 
     return message
 
@@ -84,7 +106,7 @@ def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rul
         units = currency_units(ctx.reference.minor_units())
         return pl.format(
             f"{label} '{{}}' has more decimal places than {{}} allows ({{}})",
-            pl.col("value"),
+            _shown("value"),
             pl.col("currency"),
             units,
         )
@@ -102,7 +124,7 @@ def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rul
                     if ctx.decimal_comma
                     else "a point for decimals and no thousands separators, e.g. 1500.50"
                 ),
-                pl.col("value"),
+                _shown("value"),
             ),
         ),
         Rule(
@@ -151,7 +173,7 @@ def _pattern_message(ctx: Context) -> pl.Expr:
     return pl.format(
         "{} '{}' does not have the form customer class '{}' requires (pattern {})",
         pl.col("column"),
-        pl.col("value"),
+        _shown("value"),
         pl.col("customer_class"),
         pattern,
     )
@@ -186,7 +208,7 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 "the name '{}' mixes Latin, Greek or Cyrillic letters in one word, so it can "
                 "pass for another name; type it in one alphabet",
-                pl.col("name"),
+                _shown("name"),
             ),
         ),
         Rule(
@@ -205,7 +227,7 @@ RULES: dict[str, Rule] = {
             "(ignoring case and extra spaces); every such row is rejected",
             lambda ctx: pl.format(
                 "the name '{}' is also on row(s) {} of this file; names must be unique",
-                pl.col("name"),
+                _shown("name"),
                 pl.col("other_rows"),
             ),
         ),
@@ -214,7 +236,7 @@ RULES: dict[str, Rule] = {
             "name",
             "a customer with this name is already stored",
             lambda ctx: pl.format(
-                "a customer named '{}' already exists; use another name", pl.col("name")
+                "a customer named '{}' already exists; use another name", _shown("name")
             ),
         ),
         Rule(
@@ -226,7 +248,7 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 "more than one stored customer has a name equal to '{}' (see table "
                 "name_collisions); rename or remove all but one before updating it",
-                pl.col("name"),
+                _shown("name"),
             ),
         ),
         Rule(
@@ -310,8 +332,8 @@ RULES: dict[str, Rule] = {
             "a currency not enabled in the reference",
             lambda ctx: pl.format(
                 f"currency '{{}}' is not enabled for this reseller; enabled: "
-                f"{', '.join(ctx.reference.currencies)}",
-                pl.col("value"),
+                f"{listed(ctx.reference.currencies)}",
+                _shown("value"),
             ),
         ),
         *_amount_rules("credit_limit", "credit limit", "postpaid", "prepaid"),

@@ -2,31 +2,12 @@
 
 from pathlib import Path
 
-import duckdb
 import pytest
 from click.testing import CliRunner
 
+from helpers import CORPUS, HEADER, ROOT, SAMPLE, query  # noqa: F401 (tests import them here)
 from pipeline.cli import cli
 from pipeline.reference import load_reference
-
-ROOT = Path(__file__).resolve().parent.parent
-SAMPLE = ROOT / "sample_data"
-CORPUS = ROOT.parent / "shared" / "corpus" / "excel-oddities"
-
-HEADER = (
-    "name,business_model,customer_class,billing_period,billing_period_timezone,"
-    "balance_control,currency,credit_limit,available_funds,created_on,tax_id"
-)
-
-
-def query(db, sql: str, *params) -> list[tuple]:
-    """Rows of `sql` on the database file `db`, read-only, in UTC; the connection is closed."""
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        return con.execute(sql, list(params)).fetchall()
-    finally:
-        con.close()
 
 
 @pytest.fixture

@@ -497,7 +497,8 @@ def test_csv_fix_file_holds_the_rows_as_sent_with_every_reason(
     assert f"{fix}: 8 rejected row(s) of batch 1 written" in result.stderr
     sent = read_csv(SAMPLE / "customers.csv")
     exported = read_csv(fix)
-    assert exported[0] == [*sent[0], "errors (fix file of batch 1)"]  # the sender's headers, in the sender's order
+    # the sender's headers, in the sender's order, then the reasons
+    assert exported[0] == [*sent[0], "errors (fix file of batch 1)"]
     rows = [sent[n - 1] for n in SAMPLE_REJECTED_ROWS]
     neutralized = [[("'" + c if c[:1] in "=+-@" and c else c) for c in r] for r in rows]
     assert [r[:-1] for r in exported[1:]] == neutralized
