@@ -242,7 +242,8 @@ def _run(
                 result.batch_id = writer.finish(batch)
             writer = None
     except duckdb.Error as e:
-        raise OnboardError(f"writing the batch failed, nothing was written: {e}") from e
+        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise OnboardError(f"writing the batch failed, nothing was written: {reason}") from e
     finally:
         background.close(raise_error=False)
         result.timings["write"] = round(result.timings.get("write", 0) + background.seconds, 4)
