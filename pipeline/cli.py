@@ -344,7 +344,8 @@ def _encoding(name: str | None) -> str | None:
 
 
 def _check_renames(renames: dict[str, str], reference) -> None:
-    from pipeline.columns import header_key, known_columns
+    from pipeline.columns import known_columns
+    from schemas.vocabulary import header_key
 
     known = known_columns(reference.custom_field_names)
     for header, column in renames.items():

@@ -1,56 +1,13 @@
 """The columns of a batch, and how a file's headers are matched to them."""
 
 import difflib
-import re
 from dataclasses import dataclass
 
 import polars as pl
 
 from pipeline.errors import FileRefused
 from pipeline.fixfile import is_reasons, marked_batch
-
-REQUIRED = (
-    "name",
-    "business_model",
-    "customer_class",
-    "billing_period",
-    "billing_period_timezone",
-    "balance_control",
-    "currency",
-)
-AMOUNTS = ("credit_limit", "available_funds")
-OPTIONAL = (*AMOUNTS, "created_on")
-STANDARD = REQUIRED + OPTIONAL
-TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
-
-_IGNORED_CHARS = re.compile(r"[\s_\-()]+")
-
-
-def header_key(header: str) -> str:
-    """Headers match ignoring case, spaces, underscores, hyphens and parentheses."""
-    return _IGNORED_CHARS.sub("", header).casefold()
-
-
-# Names the pipeline gives its own columns (in frames and tables): a custom field may not take
-# one, or it would overwrite it. One list, checked by the tests against every frame and table.
-RESERVED = frozenset(
-    {
-        "source_row", "name_key", "custom_data", "extra_fields", "name_repeated", "all_rows",
-        "other_rows", "column", "rule", "message", "value", "original", "errors", "batch_id",
-        "resolved_by_batch", "replaced_by_batch", "replaced_at", "stored_created_on",
-        "first_period_start", "first_period_end", "current_period_start", "current_period_end",
-        "current_period_closes_at",
-        *(f"{amount}_{part}" for amount in AMOUNTS for part in ("given", "decimals", "plain")),
-    }
-)  # fmt: skip
-
-
-def is_reserved(name: str) -> bool:
-    """Is `name` (compared as headers are) one of the pipeline's own column names?"""
-    return name.lower().endswith(TEXT) or header_key(name) in _RESERVED_KEYS
-
-
-_RESERVED_KEYS = frozenset(header_key(r) for r in RESERVED)
+from schemas.vocabulary import REQUIRED, STANDARD, header_key
 
 
 @dataclass(frozen=True)

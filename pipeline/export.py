@@ -13,10 +13,10 @@ import duckdb
 import polars as pl
 
 from pipeline import store
-from pipeline.columns import header_key
 from pipeline.errors import UsageError
 from pipeline.fixfile import guarded, is_reasons, mark
 from pipeline.read import SOURCE_ROW, stored_cells, unique_names
+from schemas.vocabulary import header_key
 
 ERRORS = "errors"  # the reasons column, while the rows are put together
 XLSX_CELL = 32_767  # characters a workbook cell holds

@@ -15,19 +15,12 @@ among the distinct characters of the batch and replaced, each worked out once by
 
 import polars as pl
 
-# Bidi embeddings, overrides and isolates: they reorder how a name displays ("Acme \u202eproC"
-# shows as "Acme Corp"), so a name holding one is rejected rather than cleaned.
-BIDI_CONTROLS = "\u202a-\u202e\u2066-\u2069"
-# Characters a name (or any stored text) must not hold: C0 and C1 controls, DEL, line and
-# paragraph separators, bidi controls.
-CONTROL_CHARACTERS = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{BIDI_CONTROLS}]"
+from schemas.vocabulary import BIDI_CONTROLS
+
 _IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
 _INVISIBLE = f"[{_IGNORABLE}--[{BIDI_CONTROLS}]]"  # taken out of a stored name
 _BLANK = "[\\s\u2800]"  # white space, and the blank Braille pattern that passes for it
 _EDGES = f"^{_BLANK}+|{_BLANK}+$"
-# A word mixing Latin, Greek and Cyrillic letters: "Аcme" with a Cyrillic А passes for "Acme".
-_SCRIPTS = (r"\p{Latin}", r"\p{Greek}", r"\p{Cyrillic}")
-MIXED_SCRIPTS = "|".join(f"{a}[\\p{{L}}\\p{{M}}]*{b}" for a in _SCRIPTS for b in _SCRIPTS if a != b)
 
 
 def clean_names(text: pl.Series) -> pl.Series:

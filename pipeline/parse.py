@@ -7,29 +7,27 @@ the distinct values through `replace_strict`, never per row.
 """
 
 import functools
-import importlib.resources
 import re
 from datetime import date, datetime
 
 import dateutil.parser
-import iso4217
 import polars as pl
 
-from pipeline.columns import AMOUNTS, STANDARD, TEXT, ColumnMap, blank_to_null, header_key
+from pipeline.columns import ColumnMap, blank_to_null
 from pipeline.names import clean_names, name_keys
-from pipeline.periods import PERIOD_KINDS
-from pipeline.read import EXTRA, SOURCE_ROW
-from pipeline.reference import Reference
+from pipeline.read import EXTRA
+from schemas.reference import Reference
+from schemas.vocabulary import (
+    AMOUNT_SCALE,
+    AMOUNTS,
+    DATE_ORDERS,
+    PERIOD_LABELS,
+    SOURCE_ROW,
+    STANDARD,
+    text_column,
+    time_zones,
+)
 
-AMOUNT_SCALE = 4  # decimal places kept for amounts: the most any ISO 4217 currency has
-AMOUNT_DIGITS = 38 - AMOUNT_SCALE  # integer digits an amount may have: DECIMAL(38, 4) holds 34
-
-PERIOD_LABELS = {  # a billing period as written, header_key'd: its code; 1-6 as in the API
-    **{header_key(kind): kind for kind in PERIOD_KINDS},
-    **{str(n): kind for n, kind in enumerate(PERIOD_KINDS, start=1)},
-}
-BALANCE_CONTROLS = ("prepaid", "postpaid")
-DATE_ORDERS = {"dmy": True, "mdy": False}  # --date-format dmy|mdy: is the day first?
 _TIME = (  # an optional time of day after a date, with an optional offset or Z
     r"(?:[T ](?<hour>\d{2}):(?<minute>\d{2})(?::(?<second>\d{2})(?:[.,]\d+)?)?"
     r" ?(?:Z|[+-](?<offset_hours>\d{2})(?::?(?<offset_minutes>\d{2}))?)?)?"
@@ -37,44 +35,6 @@ _TIME = (  # an optional time of day after a date, with an optional offset or Z
 ISO_DATE = rf"^(?<year>\d{{4}})-(?<month>\d{{2}})-(?<day>\d{{2}}){_TIME}$"
 YEAR_FIRST = rf"^(?<year>\d{{4}})[-/.](?<month>\d{{1,2}})[-/.](?<day>\d{{1,2}}){_TIME}$"
 _AMOUNT = r"^[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)$"  # ASCII digits: \d is any script's
-
-
-@functools.cache
-def time_zones() -> dict[str, str]:
-    """Every IANA zone name, backward links included (`US/Eastern`, `Europe/Kiev`, `GMT`), by
-    its lower-case spelling: the canonical name it is stored under (`America/New_York`,
-    `Europe/Kyiv`, `Etc/GMT`). A link that zone.tab lists as its country's zone
-    (`Europe/Amsterdam`) stays itself; `UTC` and its links are `UTC`."""
-    data = importlib.resources.files("tzdata") / "zoneinfo"
-    zones, links = [], {}
-    for line in (data / "tzdata.zi").read_text(encoding="utf-8").splitlines():
-        if line.startswith("Z "):
-            zones.append(line.split()[1])
-        elif line.startswith("L "):
-            _, target, link = line.split()
-            links[link] = target
-    listed = {
-        line.split("\t")[2]
-        for line in (data / "zone.tab").read_text(encoding="utf-8").splitlines()
-        if line and not line.startswith("#")
-    }
-
-    def canonical(zone: str) -> str:
-        while zone in links and zone not in listed:
-            zone = links[zone]
-        return "UTC" if zone == "Etc/UTC" else zone
-
-    names = {*zones, *links} - {"Factory"}  # Factory: a placeholder, no zone
-    return {z.lower(): canonical(z) for z in names}
-
-
-@functools.cache
-def iso_currencies() -> frozenset[str]:
-    return frozenset(c.code for c in iso4217.Currency)
-
-
-def text_column(column: str) -> str:
-    return column + TEXT
 
 
 def parse(

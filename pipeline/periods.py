@@ -9,7 +9,7 @@ import datetime
 
 import polars as pl
 
-PERIOD_KINDS = ("daily", "weekly", "semimonthly", "monthly", "monthly_anniversary", "30_days")
+from schemas.vocabulary import PERIOD_KINDS
 
 OUTPUT_COLUMNS = (
     "first_period_start",

@@ -1,21 +1,19 @@
-"""The reseller's reference: enabled currencies, business models and customer classes.
+"""Loading the reseller's reference (`schemas/reference.py` says what it holds).
 
 Written by hand as TOML (see README); checked here so that a wrong reference is refused with
 the line to fix, before any batch is judged against it.
 """
 
 import bisect
-import functools
 import re
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
 
-import iso4217
 import polars as pl
 
-from pipeline.columns import STANDARD, header_key, is_reserved
 from pipeline.errors import ReferenceFileError
+from schemas.reference import CustomerClass, CustomField, Reference, whole_value
+from schemas.vocabulary import STANDARD, header_key, is_reserved, minor_units
 
 _KEYS = {"currencies", "business_models", "customer_classes"}
 _CLASS_KEYS = {"name", "custom_fields"}
@@ -23,80 +21,6 @@ _FIELD_KEYS = {"name", "mandatory", "pattern"}
 _CLASS_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\]\]")
 _STANDARD_KEYS = frozenset(header_key(c) for c in STANDARD)
 _FIELD_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\.\s*custom_fields\s*\]\]")
-
-
-@dataclass(frozen=True)
-class CustomField:
-    name: str
-    mandatory: bool = False
-    pattern: str | None = None
-
-
-@dataclass(frozen=True)
-class CustomerClass:
-    name: str
-    custom_fields: tuple[CustomField, ...] = ()
-
-    @property
-    def field_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.custom_fields)
-
-
-@dataclass(frozen=True)
-class FieldUse:
-    """Which classes have a custom field, and what each asks of it."""
-
-    classes: tuple[str, ...]  # the classes that have the field
-    mandatory: tuple[str, ...]  # those that make it mandatory
-    patterns: dict[str, tuple[str, ...]]  # pattern -> the classes that ask for it
-
-
-@dataclass(frozen=True)
-class Reference:
-    currencies: tuple[str, ...]
-    business_models: tuple[str, ...]
-    customer_classes: tuple[CustomerClass, ...]
-    text: str  # the TOML as written, kept so `reference show` gives back what was loaded
-
-    @functools.cached_property
-    def class_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.customer_classes)
-
-    @functools.cached_property
-    def custom_field_names(self) -> tuple[str, ...]:
-        return tuple(self.field_uses)
-
-    @functools.cached_property
-    def field_uses(self) -> dict[str, FieldUse]:
-        """Each custom field (in the order first listed) and the classes that use it."""
-        classes: dict[str, list[str]] = {}
-        mandatory: dict[str, list[str]] = {}
-        patterns: dict[str, dict[str, list[str]]] = {}
-        for klass in self.customer_classes:
-            for field in klass.custom_fields:
-                classes.setdefault(field.name, []).append(klass.name)
-                if field.mandatory:
-                    mandatory.setdefault(field.name, []).append(klass.name)
-                if field.pattern:
-                    by_pattern = patterns.setdefault(field.name, {})
-                    by_pattern.setdefault(field.pattern, []).append(klass.name)
-        return {
-            name: FieldUse(
-                tuple(used),
-                tuple(mandatory.get(name, ())),
-                {p: tuple(c) for p, c in patterns.get(name, {}).items()},
-            )
-            for name, used in classes.items()
-        }
-
-    def minor_units(self) -> dict[str, int]:
-        """Decimal places of each enabled currency (JPY 0, USD 2, BHD 3)."""
-        return {code: iso4217.Currency(code).exponent for code in self.currencies}
-
-
-def whole_value(pattern: str) -> str:
-    """A custom field's pattern as the import applies it: to the whole value."""
-    return f"^(?:{pattern})$"
 
 
 def load_reference(path: str | Path) -> Reference:
@@ -260,10 +184,7 @@ def _custom_fields(
 
 
 def _is_iso4217(code: str) -> bool:
-    try:
-        return iso4217.Currency(code).exponent is not None
-    except ValueError:
-        return False
+    return minor_units(code) is not None
 
 
 def _pattern_problem(pattern) -> str | None:

@@ -25,11 +25,13 @@ from pipeline.errors import FileRefused, OnboardError, UsageError
 from pipeline.fixfile import marked_batch
 from pipeline.names import clean_names, name_keys
 from pipeline.options import RunOptions
-from pipeline.parse import parse, text_column
+from pipeline.parse import parse
 from pipeline.periods import add_periods
 from pipeline.read import SOURCE_ROW, ReadResult, blank_cell, read_batch, stored_cells
 from pipeline.reference import Reference
 from pipeline.validate import bounded_cell, repeated_names, validate
+from schemas.rules import Context
+from schemas.vocabulary import text_column
 
 Progress = Callable[[str, int | None], None]  # (stage starting, rows read so far)
 TOP_REASONS = 5  # rejection reasons the summary shows
@@ -344,18 +346,18 @@ def _check(
         if options.on_existing == "skip":
             kept = typed.join(stored, on="name_key", how="anti")
             rows_skipped, typed = typed.height - kept.height, kept
-        known = stored["name_key"] if options.on_existing == "reject" else None
+        none = pl.Series("name_key", [], pl.String)
         shared = stored.filter(pl.col("customers") > 1)["name_key"]
-        checked = validate(
-            typed,
+        context = Context(
             reference,
             options.as_of,
-            known,
             decimal_comma,
             options.date_format,
-            repeated,
-            shared if options.on_existing == "update" else None,
+            existing=stored["name_key"] if options.on_existing == "reject" else none,
+            ambiguous=shared if options.on_existing == "update" else none,
+            repeated=repeated,
         )
+        checked = validate(typed, context)
     with clock("periods"):
         accepted = checked.accepted
         replaces = pl.Series("name_key", [], pl.String)

@@ -1,21 +1,16 @@
 """Typed rows to accepted customers and rejections, by the rules of `schemas/`."""
 
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, replace
 
 import pandera.polars as pa
 import polars as pl
 
-from pipeline.columns import STANDARD
 from pipeline.errors import OnboardError
-from pipeline.parse import TEXT, text_column
-from pipeline.read import SOURCE_ROW
-from pipeline.reference import Reference
-from schemas.customer import CELL_RULES, MAX_CELL, customer_schema
-from schemas.rules import RULES, Context
+from schemas.customer import customer_schema
+from schemas.rules import RULES, Cells, Context
+from schemas.vocabulary import MAX_CELL, SOURCE_ROW, STANDARD, TEXT, text_column
 
 ROW = "_row"  # position of a row in the typed frame, as pandera reports it
-MAX_ROWS_NAMED = 10  # rows a duplicate's message lists before "and N more"
 REJECTION_SCHEMA = {  # one row per failed rule
     "source_row": pl.Int64,
     "name": pl.String,
@@ -24,6 +19,7 @@ REJECTION_SCHEMA = {  # one row per failed rule
     "message": pl.String,
     "value": pl.String,
 }
+CELL_TESTS = {code: r.check.breaks for code, r in RULES.items() if isinstance(r.check, Cells)}
 
 
 @dataclass(frozen=True)
@@ -32,31 +28,21 @@ class Validation:
     rejections: pl.DataFrame  # one row per failed rule: REJECTION_SCHEMA
 
 
-def validate(
-    typed: pl.DataFrame,
-    reference: Reference,
-    as_of: date,
-    existing_names: pl.Series | None = None,
-    decimal_comma: bool = False,
-    date_format: str | None = None,
-    repeated: pl.DataFrame | None = None,
-    ambiguous_names: pl.Series | None = None,
-) -> Validation:
+def validate(typed: pl.DataFrame, ctx: Context) -> Validation:
     """Check every rule on every row (pandera, lazily, on the collected frame).
 
-    `existing_names`: name keys a row may not take (stored customers); `ambiguous_names`:
-    name keys that several stored customers share. `repeated` (name_key, all_rows): the names
-    that stand on more than one row of the batch; computed from `typed` when not given (a
-    batch read in chunks gives it for the whole file).
+    `ctx.repeated` (name_key, all_rows), the names that stand on more than one row of the
+    batch, is worked out from `typed` when not given (a batch read in chunks gives it for the
+    whole file).
     """
-    if repeated is None:
-        repeated = repeated_names(typed)
+    if ctx.repeated is None:
+        ctx = replace(ctx, repeated=repeated_names(typed))
+    assert ctx.repeated is not None
     typed = typed.with_columns(
-        name_repeated=pl.col("name_key").is_in(repeated["name_key"].implode())
+        name_repeated=pl.col("name_key").is_in(ctx.repeated["name_key"].implode())
     )
     fields = [c.removesuffix(TEXT) for c in typed.columns if c.endswith(TEXT)]
-    custom = [f for f in fields if f not in STANDARD]
-    schema = customer_schema(reference, as_of, existing_names, custom, ambiguous_names)
+    schema = customer_schema(ctx, [f for f in fields if f not in STANDARD])
     try:
         # pandera runs a few small queries per check: polars' in-memory engine starts them
         # sooner than its streaming one (pandera's CPU -15% on 1M rows, bench/)
@@ -68,63 +54,46 @@ def validate(
         failures = pl.DataFrame(schema={ROW: pl.UInt32, "rule": pl.String, "column": pl.String})
     rows = typed.with_row_index(ROW)
     accepted = typed.filter(~pl.int_range(typed.height).is_in(failures[ROW].implode()))
-    context = Context(reference, as_of, decimal_comma, date_format)
-    return Validation(
-        accepted.drop("name_repeated"), _rejections(failures, rows, fields, context, repeated)
-    )
+    return Validation(accepted.drop("name_repeated"), _rejections(failures, rows, fields, ctx))
 
 
 def _rule_failures(cases: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
     """pandera's failure cases as (row, rule code, column); `fields`: the batch's columns, the
-    only ones a rejection names (a rule of extra_fields or source_row names none)."""
-    broken = cases.filter(pl.col("index").is_null())
+    only ones a rejection names (a rule checked on extra_fields or source_row names none)."""
+    broken = cases.filter(pl.col("index").is_null() | ~pl.col("check").is_in(list(RULES)))
     if broken.height:
         first = broken.row(0, named=True)
         raise OnboardError(f"internal schema error: {first['check']} on {first['column']}")
     return cases.select(
         pl.col("index").cast(pl.UInt32).alias(ROW),
-        rule=pl.when(pl.col("check") == "not_nullable")
-        .then(pl.concat_str("column", pl.lit("_required")))
-        .otherwise("check"),
+        rule="check",
         column=pl.when(pl.col("column").is_in(fields)).then("column"),
     )
 
 
 def _rejections(
-    failures: pl.DataFrame,
-    rows: pl.DataFrame,
-    fields: list[str],
-    context: Context,
-    repeated: pl.DataFrame,
+    failures: pl.DataFrame, rows: pl.DataFrame, fields: list[str], ctx: Context
 ) -> pl.DataFrame:
     """One row per failure with the value the sender wrote and the rule's message, worked out
     per (rule, column): each group's value is its column's text, its message its rule's."""
     failing = rows.join(failures.select(ROW).unique(), on=ROW, how="semi")
     found = _cells_in_error(failures, failing, fields).join(failing, on=ROW, how="left")
     groups = found.partition_by("rule", "column", as_dict=True, maintain_order=True)
-    rejected = [
-        _messages(group, code, column, context, repeated)
-        for (code, column), group in groups.items()
-    ]
+    rejected = [_messages(group, code, column, ctx) for (code, column), group in groups.items()]
     if not rejected:
         return pl.DataFrame(schema=REJECTION_SCHEMA)
     return pl.concat(rejected).sort("source_row", "column", "rule")
 
 
-def _messages(
-    group: pl.DataFrame, code: str, column: str | None, context: Context, repeated: pl.DataFrame
-) -> pl.DataFrame:
+def _messages(group: pl.DataFrame, code: str, column: str | None, ctx: Context) -> pl.DataFrame:
     """A group of failures of one rule in one column, with their values and messages."""
-    if code == "name_duplicate_in_batch":
-        group = group.join(repeated, on="name_key", how="left").with_columns(
-            other_rows=_others_text()
-        )
+    rule = RULES[code]
+    if rule.extra:
+        group = rule.extra(group, ctx)
     value = pl.col(text_column(column)) if column else pl.lit(None, pl.String)
-    rule = RULES.get(code)
-    message = rule.message(context) if rule else pl.format("rule {} failed", pl.col("rule"))
     return (
         group.with_columns(value=value)
-        .with_columns(message=message)
+        .with_columns(message=rule.message(ctx))
         .with_columns(value=bounded_cell(pl.col("value")))
         .select(*(pl.col(c).cast(t) for c, t in REJECTION_SCHEMA.items()))
     )
@@ -144,21 +113,21 @@ def bounded_cell(cell: pl.Expr) -> pl.Expr:
 def _cells_in_error(
     failures: pl.DataFrame, failing: pl.DataFrame, columns: list[str]
 ) -> pl.DataFrame:
-    """The rules of CELL_RULES are checked once over all of a row's cells: one failure per cell
-    that breaks them, named by its column."""
+    """A rule of every cell is checked once over all of a row's cells: one failure per cell
+    that breaks it, named by its column."""
     cells = (
-        failures.filter(pl.col("rule").is_in(CELL_RULES))
+        failures.filter(pl.col("rule").is_in(list(CELL_TESTS)))
         .join(failing.select(ROW, *(text_column(c) for c in columns)), on=ROW)
         .unpivot(index=[ROW, "rule"], on=[text_column(c) for c in columns], variable_name="at")
-        .filter(_by_rule(pl.col("rule"), CELL_RULES, pl.col("value")))
+        .filter(_breaks(pl.col("rule"), pl.col("value")))
         .select(ROW, "rule", column=pl.col("at").str.strip_suffix(TEXT))
     )
-    return pl.concat([failures.filter(~pl.col("rule").is_in(CELL_RULES)), cells])
+    return pl.concat([failures.filter(~pl.col("rule").is_in(list(CELL_TESTS))), cells])
 
 
-def _by_rule(rule: pl.Expr, tests: dict, cell: pl.Expr) -> pl.Expr:
-    """Per row, the test of that row's rule applied to `cell`."""
-    (first, test), *rest = tests.items()
+def _breaks(rule: pl.Expr, cell: pl.Expr) -> pl.Expr:
+    """Per row, does `cell` break that row's rule (one of CELL_TESTS)?"""
+    (first, test), *rest = CELL_TESTS.items()
     chain = pl.when(rule == first).then(test(cell))
     for code, test in rest:
         chain = chain.when(rule == code).then(test(cell))
@@ -172,13 +141,3 @@ def repeated_names(keys: pl.DataFrame) -> pl.DataFrame:
     candidates = keys.filter(pl.col("name_key").hash().is_duplicated())
     repeated = candidates.filter(pl.col("name_key").is_duplicated())
     return repeated.group_by("name_key").agg(all_rows=pl.col(SOURCE_ROW))
-
-
-def _others_text() -> pl.Expr:
-    """The rows other than this one that hold the same name, as text: `3, 7 and 2 more`."""
-    others = pl.col("all_rows").list.set_difference(pl.concat_list("source_row")).list.sort()
-    more = others.list.len().cast(pl.Int64) - MAX_ROWS_NAMED
-    return pl.concat_str(
-        others.list.head(MAX_ROWS_NAMED).cast(pl.List(pl.String)).list.join(", "),
-        pl.when(more > 0).then(pl.format(" and {} more", more)).otherwise(pl.lit("")),
-    )

@@ -1,32 +1,112 @@
-"""Every rule a row can fail: its code, the column it concerns, and the message a clerk reads.
+"""Every rule a row can fail, each defined once: its code, the column its rejections name, what
+it means (README's table of rules is made from these: `python -m schemas.rules`), the check that
+finds it and the message a clerk reads. `schemas/customer.py` builds the pandera schema from
+them; adding a rule is adding one `Rule` here (and a bad case to tests/test_rules.py).
+
+A check is one of three kinds, as frictionless-py's checks declare the errors they raise:
+- `Row`: an expression over the typed row, True where the row passes, checked on one column;
+- `Cells`: a test of every cell of the row, each breaking cell reported by its column;
+- `Fields`: tests of each custom field of the batch, from what the reference asks of it.
 
 Messages are polars expressions over a rejected row: its typed columns, `value` (the text the
-sender wrote in the rule's column) and `other_rows` (for duplicates). README's table of rules is
-checked against this list by the tests.
+sender wrote in the rule's column), `column`, and what the rule's `extra` adds.
 """
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 import polars as pl
 
-from pipeline.parse import AMOUNT_DIGITS, DATE_ORDERS
-from pipeline.reference import Reference
-from schemas.customer import MAX_CELL, NAME_MAX, currency_units
+from schemas.reference import FieldUse, Reference, whole_value
+from schemas.vocabulary import (
+    AMOUNT_DIGITS,
+    BALANCE_CONTROLS,
+    CELL_ERRORS,
+    CONTROL_CHARACTERS,
+    DATE_ORDERS,
+    MAX_CELL,
+    MIXED_SCRIPTS,
+    NAME_MAX,
+    PERIOD_KINDS,
+    PERIOD_NAMES,
+    REQUIRED,
+    SOURCE_ROW,
+    iso_currencies,
+    time_zones,
+)
+
+SHOWN = 200  # characters of a value a message quotes
+LISTED = 10  # allowed values a message names before "and N more"
+MAX_ROWS_NAMED = 10  # rows a repeated name's message lists before "and N more"
+
+
+def _no_names() -> pl.Series:
+    return pl.Series("name_key", [], pl.String)
 
 
 @dataclass(frozen=True)
 class Context:
-    """What a message may quote besides the row: the reference and the run's conventions."""
+    """What checks and messages depend on besides the row: the reseller's reference, the run's
+    date and conventions, and what the batch meets in the database and in itself."""
 
     reference: Reference
     as_of: date
     decimal_comma: bool = False
     date_format: str | None = None
+    existing: pl.Series = field(default_factory=_no_names)  # name keys a row may not take
+    ambiguous: pl.Series = field(default_factory=_no_names)  # keys several stored names share
+    repeated: pl.DataFrame | None = None  # name_key, all_rows: names on several rows
 
 
-SHOWN = 200  # characters of a value a message quotes
+Message = Callable[[Context], pl.Expr]
+
+
+@dataclass(frozen=True)
+class Row:
+    """True where the row passes (null: cannot be judged, passes); pandera checks it on the
+    column `on`, or on the rule's own."""
+
+    passes: Callable[[Context], pl.Expr]
+    on: str | None = None
+
+
+@dataclass(frozen=True)
+class Cells:
+    """True where a cell breaks the rule; every cell of the row is tested."""
+
+    breaks: Callable[[pl.Expr], pl.Expr]
+
+
+@dataclass(frozen=True)
+class Fields:
+    """For one custom field (what the reference asks of it, its value): an expression per
+    check, True where the row passes; none where the rule does not concern the field."""
+
+    passes: Callable[[FieldUse, pl.Expr], list[pl.Expr]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    column: str | None  # the column its rejections name (Cells, Fields: the cell's, the field's)
+    meaning: str  # README's words
+    check: Row | Cells | Fields
+    message: Message
+    extra: Callable[[pl.DataFrame, Context], pl.DataFrame] | None = None  # what `message` needs
+
+    @property
+    def column_text(self) -> str:
+        """The rule's column as README's table names it."""
+        if isinstance(self.check, Cells):
+            return "the cell's column"
+        if isinstance(self.check, Fields):
+            return "the custom field"
+        return self.column or ""
+
+
+# ---------------------------------------------------------------------------------------------
+# What messages are made of
 
 
 def _shown(column: str) -> pl.Expr:
@@ -34,6 +114,168 @@ def _shown(column: str) -> pl.Expr:
     value = pl.col(column)
     cut = value.str.slice(0, SHOWN) + "…"
     return pl.when(value.str.len_chars() > SHOWN).then(cut).otherwise(value)
+
+
+def _text(message: str) -> Message:
+    return lambda ctx: pl.lit(message)
+
+
+def _quoted(template: str) -> Message:
+    """A message with the sender's value in place of {}."""
+    return lambda ctx: pl.format(template, _shown("value"))
+
+
+def listed(values) -> str:
+    """Allowed values for a message: all of a few; the first LISTED of many, and a pointer."""
+    values = list(values)
+    if len(values) <= LISTED:
+        return ", ".join(values)
+    shown = ", ".join(values[:LISTED])
+    return f"{shown} and {len(values) - LISTED:,} more; see onboard reference show"
+
+
+def _one_of(what: str, choices: Callable[[Reference], tuple[str, ...]]) -> Message:
+    def message(ctx: Context) -> pl.Expr:
+        allowed = listed(choices(ctx.reference))
+        return pl.format(f"{what} '{{}}' is not known; use one of: {allowed}", _shown("value"))
+
+    return message
+
+
+def _is_in(values) -> pl.Expr:
+    return pl.Series(list(values), dtype=pl.String).implode()
+
+
+def currency_units(reference: Reference) -> pl.Expr:
+    """The decimal places the row's currency has (null for one not enabled)."""
+    units = reference.minor_units()
+    return pl.col("currency").replace_strict(units, default=None, return_dtype=pl.Int64)
+
+
+def _of_class(classes: tuple[str, ...]) -> pl.Expr:
+    return pl.col("customer_class").is_in(_is_in(classes))
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules made the same way for several columns
+
+
+_REQUIRED_HINTS = {
+    "name": "every customer needs a name",
+    "business_model": "fill it in",
+    "customer_class": "fill it in",
+    "billing_period": f"use one of: {PERIOD_NAMES}",
+    "billing_period_timezone": "give an IANA name such as Europe/Prague",
+    "balance_control": "use prepaid or postpaid",
+    "currency": "give an ISO 4217 code such as USD",
+}
+_LABELS = {
+    "name": "the name",
+    "business_model": "the business model",
+    "customer_class": "the customer class",
+    "billing_period": "the billing period",
+    "billing_period_timezone": "the billing period time zone",
+    "balance_control": "balance control",
+    "currency": "the currency",
+}
+
+
+def _required(column: str) -> Rule:
+    label = _LABELS[column]
+    if column == "name":
+        return Rule(
+            "name_required",
+            "name",
+            "the name is empty, or holds only invisible characters (zero-width spaces, a blank "
+            "Braille pattern, Hangul fillers)",
+            Row(lambda ctx: pl.col("name").is_not_null()),
+            _text(
+                "the name is empty or holds only invisible characters; every customer needs a name"
+            ),
+        )
+    return Rule(
+        f"{column}_required",
+        column,
+        f"{label} is empty",
+        Row(lambda ctx: pl.col(column).is_not_null()),
+        _text(f"{label} is empty; {_REQUIRED_HINTS[column]}"),
+    )
+
+
+def _amount_rules(
+    amount: str, label: str, phrases: tuple[str, str], balance: str, other: str
+) -> list[Rule]:
+    """The rules of an amount, `balance` being the balance control it belongs to; `phrases`
+    name it in README ("the credit limit is", "a credit limit")."""
+    subject, some = phrases
+    given, plain, value = pl.col(f"{amount}_given"), pl.col(f"{amount}_plain"), pl.col(amount)
+
+    def not_a_number(ctx: Context) -> pl.Expr:
+        how = (
+            "a comma for decimals (this file uses decimal commas) and no thousands separators, "
+            "e.g. 1500,50"
+            if ctx.decimal_comma
+            else "a point for decimals and no thousands separators, e.g. 1500.50"
+        )
+        return pl.format(
+            f"{label} '{{}}' is not a number; write digits with {how}", _shown("value")
+        )
+
+    def decimals(ctx: Context) -> pl.Expr:
+        return pl.format(
+            f"{label} '{{}}' has more decimal places than {{}} allows ({{}})",
+            _shown("value"),
+            pl.col("currency"),
+            currency_units(ctx.reference),
+        )
+
+    def allowed_places(ctx: Context) -> pl.Expr:
+        units = currency_units(ctx.reference)
+        return pl.when(value.is_not_null()).then(pl.col(f"{amount}_decimals") <= units)
+
+    return [
+        Rule(
+            f"{amount}_not_a_number",
+            amount,
+            "not a plain decimal number in the file's decimal convention",
+            Row(lambda ctx: ~given | plain),
+            not_a_number,
+        ),
+        Rule(
+            f"{amount}_too_large",
+            amount,
+            f"more than {AMOUNT_DIGITS} digits before the decimal mark, more than the store holds",
+            Row(lambda ctx: ~plain | value.is_not_null()),
+            _quoted(
+                f"{label} '{{}}' is too large: it has more than {AMOUNT_DIGITS} digits before "
+                "the decimal mark; check the value"
+            ),
+        ),
+        Rule(
+            f"{amount}_negative",
+            amount,
+            f"{subject} negative",
+            Row(lambda ctx: value >= 0),
+            _quoted(f"{label} '{{}}' is negative; it must be 0 or more"),
+        ),
+        Rule(
+            f"{amount}_too_many_decimals",
+            amount,
+            "more decimal places than the currency has (JPY 0, USD 2, BHD 3); trailing zeros "
+            "do not count",
+            Row(allowed_places),
+            decimals,
+        ),
+        Rule(
+            f"{amount}_{other}",
+            amount,
+            f"{some} given for a {other} customer ({balance} only)",
+            Row(lambda ctx: (pl.col("balance_control") != other) | ~given),
+            _text(
+                f"{label} is only for {balance} customers; leave it empty for a {other} customer"
+            ),
+        ),
+    ]
 
 
 def _date_message(ctx: Context) -> pl.Expr:
@@ -50,114 +292,16 @@ def _date_message(ctx: Context) -> pl.Expr:
     return pl.format(f"created on '{{}}' is not a real date; {hint}", _shown("value"))
 
 
-Message = Callable[[Context], pl.Expr]
-
-
-@dataclass(frozen=True)
-class Rule:
-    code: str
-    column: str | None  # None: the rule's column is named per row (custom fields)
-    meaning: str
-    message: Message
-
-
-def _text(message: str) -> Message:
-    return lambda ctx: pl.lit(message)
-
-
-def _quoted(template: str) -> Message:
-    """A message with the sender's value in place of {}."""
-    return lambda ctx: pl.format(template, _shown("value"))
-
-
-LISTED = 10  # allowed values a message names before "and N more"
-
-
-def listed(values) -> str:
-    """Allowed values for a message: all of a few; the first LISTED of many, and a pointer."""
-    values = list(values)
-    if len(values) <= LISTED:
-        return ", ".join(values)
-    shown = ", ".join(values[:LISTED])
-    return f"{shown} and {len(values) - LISTED:,} more; see onboard reference show"
-
-
-def _one_of(what: str, choices: Callable[[Reference], list[str]]) -> Message:
-    def message(ctx: Context) -> pl.Expr:
-        allowed = listed(choices(ctx.reference))
-        return pl.format(f"{what} '{{}}' is not known; use one of: {allowed}", _shown("value"))
-
-    return message
-
-
-PERIOD_NAMES = "Daily, Weekly, Semimonthly, Monthly, Monthly (anniversary), 30 days"
-
-
-def _models(reference):
-    return list(reference.business_models)
-
-
-def _classes(reference):
-    return list(reference.class_names)
-
-
-def _amount_rules(column: str, label: str, balance: str, other: str) -> list[Rule]:
-    def decimals(ctx: Context) -> pl.Expr:
-        units = currency_units(ctx.reference.minor_units())
-        return pl.format(
-            f"{label} '{{}}' has more decimal places than {{}} allows ({{}})",
-            _shown("value"),
-            pl.col("currency"),
-            units,
-        )
-
-    return [
-        Rule(
-            f"{column}_not_a_number",
-            column,
-            f"{label} is not a plain decimal number",
-            lambda ctx: pl.format(
-                f"{label} '{{}}' is not a number; write digits with "
-                + (
-                    "a comma for decimals (this file uses decimal commas) and no thousands "
-                    "separators, e.g. 1500,50"
-                    if ctx.decimal_comma
-                    else "a point for decimals and no thousands separators, e.g. 1500.50"
-                ),
-                _shown("value"),
-            ),
-        ),
-        Rule(
-            f"{column}_too_large",
-            column,
-            f"{label} has more than {AMOUNT_DIGITS} digits before the decimal mark, more than "
-            "the store holds",
-            _quoted(
-                f"{label} '{{}}' is too large: it has more than {AMOUNT_DIGITS} digits before "
-                "the decimal mark; check the value"
-            ),
-        ),
-        Rule(
-            f"{column}_negative",
-            column,
-            f"{label} is negative",
-            _quoted(f"{label} '{{}}' is negative; it must be 0 or more"),
-        ),
-        Rule(
-            f"{column}_too_many_decimals",
-            column,
-            f"{label} has more decimal places than the currency (JPY 0, USD 2, BHD 3)",
-            decimals,
-        ),
-        Rule(
-            f"{column}_{other}",
-            column,
-            f"{label} given for a {other} customer ({balance} only)",
-            _text(
-                f"{label} is only for {balance} customers; leave it empty for a {other} customer"
-            ),
-        ),
-    ]
+def _other_rows(group: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    """The rows other than this one that hold the same name, as text: `3, 7 and 2 more`."""
+    assert ctx.repeated is not None
+    others = pl.col("all_rows").list.set_difference(pl.concat_list(SOURCE_ROW)).list.sort()
+    more = others.list.len().cast(pl.Int64) - MAX_ROWS_NAMED
+    text = pl.concat_str(
+        others.list.head(MAX_ROWS_NAMED).cast(pl.List(pl.String)).list.join(", "),
+        pl.when(more > 0).then(pl.format(" and {} more", more)).otherwise(pl.lit("")),
+    )
+    return group.join(ctx.repeated, on="name_key", how="left").with_columns(other_rows=text)
 
 
 def _pattern_message(ctx: Context) -> pl.Expr:
@@ -179,22 +323,21 @@ def _pattern_message(ctx: Context) -> pl.Expr:
     )
 
 
+# ---------------------------------------------------------------------------------------------
+# The rules, in README's order
+
+
 RULES: dict[str, Rule] = {
     rule.code: rule
     for rule in [
-        Rule(
-            "name_required",
-            "name",
-            "the name is empty, or holds only invisible characters (zero-width spaces, ...)",
-            _text(
-                "the name is empty or holds only invisible characters; every customer needs a name"
-            ),
-        ),
+        _required("name"),
         Rule(
             "name_control_characters",
             "name",
-            "the name holds a tab, line break, other control character or a bidi override "
-            "(which makes a name display as another)",
+            "the name holds a tab, line break, other control character, a line or paragraph "
+            'separator, or a bidi override or isolate (which make "Acme \\u202eproC" display as '
+            '"Acme Corp")',
+            Row(lambda ctx: ~pl.col("name").str.contains(CONTROL_CHARACTERS)),
             _text(
                 "the name holds a tab, line break, bidi override or other control character; "
                 "remove it"
@@ -204,7 +347,8 @@ RULES: dict[str, Rule] = {
             "name_mixed_scripts",
             "name",
             "a word of the name mixes Latin, Greek or Cyrillic letters, as look-alike spellings "
-            "do (a Cyrillic а in a Latin word)",
+            "do (a Cyrillic `а` in a Latin word)",
+            Row(lambda ctx: ~pl.col("name").str.contains(MIXED_SCRIPTS)),
             lambda ctx: pl.format(
                 "the name '{}' mixes Latin, Greek or Cyrillic letters in one word, so it can "
                 "pass for another name; type it in one alphabet",
@@ -215,6 +359,7 @@ RULES: dict[str, Rule] = {
             "name_too_long",
             "name",
             f"the name is longer than {NAME_MAX} characters",
+            Row(lambda ctx: pl.col("name").str.len_chars() <= NAME_MAX),
             lambda ctx: pl.format(
                 f"the name is {{}} characters long; at most {NAME_MAX} are allowed",
                 pl.col("name").str.len_chars(),
@@ -223,18 +368,22 @@ RULES: dict[str, Rule] = {
         Rule(
             "name_duplicate_in_batch",
             "name",
-            "the same name is on other rows of the file "
-            "(ignoring case and extra spaces); every such row is rejected",
+            "the same name (compared as README's Names says) is on other rows of the file; every "
+            "such row is rejected, each message naming the other rows",
+            # `name_repeated` is worked out over the whole batch, which may be checked in chunks
+            Row(lambda ctx: ~pl.col("name_repeated")),
             lambda ctx: pl.format(
                 "the name '{}' is also on row(s) {} of this file; names must be unique",
                 _shown("name"),
                 pl.col("other_rows"),
             ),
+            extra=_other_rows,
         ),
         Rule(
             "name_exists",
             "name",
             "a customer with this name is already stored",
+            Row(lambda ctx: ~pl.col("name_key").is_in(ctx.existing.implode())),
             lambda ctx: pl.format(
                 "a customer named '{}' already exists; use another name", _shown("name")
             ),
@@ -242,112 +391,111 @@ RULES: dict[str, Rule] = {
         Rule(
             "name_ambiguous",
             "name",
-            "with --on-existing update: several stored customers have names that compare equal "
-            "to this one (listed by the upgrade in table name_collisions), so which to update is "
-            "not known",
+            "with `--on-existing update`: several stored customers have names that compare equal "
+            "to this one (found by the upgrade of an older database, listed in table "
+            "`name_collisions`), so which one to update is not known",
+            Row(lambda ctx: ~pl.col("name_key").is_in(ctx.ambiguous.implode())),
             lambda ctx: pl.format(
                 "more than one stored customer has a name equal to '{}' (see table "
                 "name_collisions); rename or remove all but one before updating it",
                 _shown("name"),
             ),
         ),
-        Rule(
-            "business_model_required",
-            "business_model",
-            "the business model is empty",
-            _text("the business model is empty; fill it in"),
-        ),
+        _required("business_model"),
         Rule(
             "business_model_unknown",
             "business_model",
             "not a business model of the reference",
-            _one_of("business model", _models),
+            Row(lambda ctx: pl.col("business_model").is_in(_is_in(ctx.reference.business_models))),
+            _one_of("business model", lambda reference: reference.business_models),
         ),
-        Rule(
-            "customer_class_required",
-            "customer_class",
-            "the customer class is empty",
-            _text("the customer class is empty; fill it in"),
-        ),
+        _required("customer_class"),
         Rule(
             "customer_class_unknown",
             "customer_class",
             "not a customer class of the reference",
-            _one_of("customer class", _classes),
+            Row(lambda ctx: pl.col("customer_class").is_in(_is_in(ctx.reference.class_names))),
+            _one_of("customer class", lambda reference: reference.class_names),
         ),
-        Rule(
-            "billing_period_required",
-            "billing_period",
-            "the billing period is empty",
-            _text(f"the billing period is empty; use one of: {PERIOD_NAMES}"),
-        ),
+        _required("billing_period"),
         Rule(
             "billing_period_unknown",
             "billing_period",
             "not one of the six billing periods",
+            Row(lambda ctx: pl.col("billing_period").is_in(PERIOD_KINDS)),
             _quoted(f"billing period '{{}}' is not known; use one of: {PERIOD_NAMES}"),
         ),
-        Rule(
-            "billing_period_timezone_required",
-            "billing_period_timezone",
-            "the billing period time zone is empty",
-            _text("the billing period time zone is empty; give an IANA name such as Europe/Prague"),
-        ),
+        _required("billing_period_timezone"),
         Rule(
             "billing_period_timezone_unknown",
             "billing_period_timezone",
             "not an IANA time zone name",
+            Row(lambda ctx: pl.col("billing_period_timezone").is_in(_is_in(time_zones().values()))),
             _quoted(
                 "'{}' is not an IANA time zone name; use a name such as Europe/Prague "
                 "or America/New_York"
             ),
         ),
-        Rule(
-            "balance_control_required",
-            "balance_control",
-            "balance control is empty",
-            _text("balance control is empty; use prepaid or postpaid"),
-        ),
+        _required("balance_control"),
         Rule(
             "balance_control_unknown",
             "balance_control",
             "neither prepaid nor postpaid",
+            Row(lambda ctx: pl.col("balance_control").is_in(BALANCE_CONTROLS)),
             _quoted("balance control '{}' is not known; use prepaid or postpaid"),
         ),
-        Rule(
-            "currency_required",
-            "currency",
-            "the currency is empty",
-            _text("the currency is empty; give an ISO 4217 code such as USD"),
-        ),
+        _required("currency"),
         Rule(
             "currency_not_iso4217",
             "currency",
             "not an ISO 4217 currency code",
+            Row(lambda ctx: pl.col("currency").is_in(_is_in(sorted(iso_currencies())))),
             _quoted("'{}' is not an ISO 4217 currency code; use a code such as USD or EUR"),
         ),
         Rule(
             "currency_not_enabled",
             "currency",
-            "a currency not enabled in the reference",
+            "an ISO 4217 currency not enabled in the reference",
+            # not one of the others: a code that is not ISO is currency_not_iso4217's alone
+            Row(
+                lambda ctx: (
+                    ~pl.col("currency").is_in(
+                        _is_in(sorted(iso_currencies() - set(ctx.reference.currencies)))
+                    )
+                )
+            ),
             lambda ctx: pl.format(
                 f"currency '{{}}' is not enabled for this reseller; enabled: "
                 f"{listed(ctx.reference.currencies)}",
                 _shown("value"),
             ),
         ),
-        *_amount_rules("credit_limit", "credit limit", "postpaid", "prepaid"),
-        *_amount_rules("available_funds", "available funds", "prepaid", "postpaid"),
+        *_amount_rules(
+            "credit_limit",
+            "credit limit",
+            ("the credit limit is", "a credit limit"),
+            "postpaid",
+            "prepaid",
+        ),
+        *_amount_rules(
+            "available_funds",
+            "available funds",
+            ("available funds are", "available funds"),
+            "prepaid",
+            "postpaid",
+        ),
         Rule(
             "created_on_invalid",
             "created_on",
-            "not a real date written YYYY-MM-DD (or in the --date-format layout)",
+            "not a real calendar date written YYYY-MM-DD (or in the `--date-format` layout)",
+            Row(lambda ctx: pl.col("created_on").is_not_null()),
             _date_message,
         ),
         Rule(
             "created_on_after_as_of",
             "created_on",
             "a creation date after the import's as-of date",
+            Row(lambda ctx: pl.col("created_on") <= ctx.as_of),
             lambda ctx: pl.format(
                 f"created on {{}} is after the import date {ctx.as_of.isoformat()}; a customer "
                 "cannot be created in the future",
@@ -358,6 +506,7 @@ RULES: dict[str, Rule] = {
             "malformed_row",
             None,
             "the row has more fields than the header (often an unquoted delimiter in a value)",
+            Row(lambda ctx: pl.col("extra_fields").is_null(), on="extra_fields"),
             lambda ctx: pl.format(
                 "the row has more fields than the header; extra values: {}; quote values that "
                 "contain the delimiter",
@@ -367,13 +516,15 @@ RULES: dict[str, Rule] = {
         Rule(
             "cell_error",
             None,
-            "the cell holds a spreadsheet error such as #N/A or #DIV/0!",
+            "the cell holds a spreadsheet error such as `#N/A` or `#DIV/0!`",
+            Cells(lambda cell: cell.is_in(CELL_ERRORS)),
             _quoted("the cell holds the spreadsheet error {}; fix the formula or type the value"),
         ),
         Rule(
             "cell_too_long",
             None,
             f"the cell holds more than {MAX_CELL:,} characters (Excel's own limit)",
+            Cells(lambda cell: cell.str.len_chars() > MAX_CELL),
             lambda ctx: pl.format(
                 f"the cell holds {{}} characters, more than the {MAX_CELL:,} allowed; shorten it",
                 pl.col("value").str.len_chars(),
@@ -383,6 +534,11 @@ RULES: dict[str, Rule] = {
             "custom_field_required",
             None,
             "a custom field the row's class makes mandatory is empty",
+            Fields(
+                lambda use, value: (
+                    [~_of_class(use.mandatory) | value.is_not_null()] if use.mandatory else []
+                )
+            ),
             lambda ctx: pl.format(
                 "{} is mandatory for customer class '{}'; fill it in",
                 pl.col("column"),
@@ -394,6 +550,11 @@ RULES: dict[str, Rule] = {
             None,
             "a custom field value holds a control character (tab, line break, escape, ...) or "
             "a bidi override",
+            Fields(
+                lambda use, value: [
+                    ~_of_class(use.classes) | ~value.str.contains(CONTROL_CHARACTERS)
+                ]
+            ),
             lambda ctx: pl.format(
                 "{} holds a tab, line break or other control character; remove it",
                 pl.col("column"),
@@ -402,8 +563,26 @@ RULES: dict[str, Rule] = {
         Rule(
             "custom_field_pattern",
             None,
-            "a custom field value does not have the form its pattern requires",
+            "a custom field value does not match its pattern (the whole value)",
+            Fields(
+                lambda use, value: [
+                    ~_of_class(classes) | value.is_null() | value.str.contains(whole_value(pattern))
+                    for pattern, classes in use.patterns.items()
+                ]
+            ),
             _pattern_message,
         ),
     ]
 }
+assert {f"{c}_required" for c in REQUIRED} <= set(RULES)
+
+
+def markdown_table() -> str:
+    """README's table of rules."""
+    lines = ["| rule | column | meaning |", "| --- | --- | --- |"]
+    lines += [f"| `{r.code}` | {r.column_text} | {r.meaning} |" for r in RULES.values()]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -32,7 +32,7 @@ from helpers import (
     write_csv,
 )
 from pipeline import store
-from pipeline.columns import STANDARD, is_reserved, map_columns
+from pipeline.columns import map_columns
 from pipeline.excel import read_workbook
 from pipeline.names import clean_names, name_keys
 from pipeline.options import RunOptions
@@ -40,6 +40,8 @@ from pipeline.parse import parse
 from pipeline.periods import add_periods
 from pipeline.read import read_batch
 from pipeline.validate import validate
+from schemas.rules import Context
+from schemas.vocabulary import STANDARD, is_reserved
 
 
 def run_import(onboard, path, *extra, reference=SAMPLE / "reference.toml"):
@@ -405,7 +407,7 @@ def test_every_column_onboard_makes_is_reserved(onboard, db, batch, reference):
     read = read_batch(sent, RunOptions(as_of=day))
     columns = map_columns(str(sent), read.headers, reference.custom_field_names)
     typed = parse(read.frame, columns, reference, day)
-    checked = validate(typed, reference, day)
+    checked = validate(typed, Context(reference, day))
     made = {*typed.columns, *checked.rejections.columns, *add_periods(typed, day).columns}
     assert run_import(onboard, sent).exit_code == 0
     made |= {

@@ -7,7 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.periods import PERIOD_KINDS, add_periods, period_bounds
+from pipeline.periods import add_periods, period_bounds
+from schemas.vocabulary import PERIOD_KINDS
 
 D = dt.date
 DAY = dt.timedelta(days=1)
@@ -352,7 +353,7 @@ def test_add_periods_rejects_rows_outside_its_contract(row):
 
 def test_every_zone_the_import_accepts_works_in_polars():
     # A zone accepted by the rules but unknown to polars would fail a whole batch at periods.
-    from pipeline.parse import time_zones
+    from schemas.vocabulary import time_zones
 
     zones = sorted(time_zones().values())
     assert "Europe/Prague" in zones and "UTC" in zones

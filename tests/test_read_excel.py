@@ -15,9 +15,10 @@ import xlsxwriter
 
 from conftest import CORPUS, query
 from pipeline import excel
-from pipeline.columns import REQUIRED, header_matcher
+from pipeline.columns import header_matcher
 from pipeline.errors import FileRefused
 from pipeline.excel import read_workbook
+from schemas.vocabulary import REQUIRED
 
 CORPUS_FILES = sorted(p for p in CORPUS.iterdir() if p.suffix in (".xls", ".xlsx", ".xlsb", ".ods"))
 IS_HEADER = header_matcher(())

@@ -5,7 +5,8 @@ import re
 import pytest
 
 from pipeline.errors import ReferenceFileError, UsageError
-from pipeline.reference import CustomerClass, CustomField, load_reference, parse_reference
+from pipeline.reference import load_reference, parse_reference
+from schemas.reference import CustomerClass, CustomField
 
 # Two classes, each with custom fields; the line numbers below count from `currencies` = line 1.
 TWO = """\

@@ -18,7 +18,7 @@ from xml.etree import ElementTree
 import pytest
 
 from conftest import HEADER, SAMPLE, query
-from pipeline.columns import header_key
+from schemas.vocabulary import header_key
 
 AS_OF = "2026-11-26"
 NEXT_DAY = "2026-11-27"

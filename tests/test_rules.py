@@ -14,13 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pipeline.columns import REQUIRED, STANDARD, header_key, map_columns
+from pipeline.columns import map_columns
 from pipeline.errors import FileRefused
-from pipeline.parse import AMOUNT_SCALE, _amount, _decimals, _plain, parse
+from pipeline.parse import _amount, _decimals, _plain, parse
 from pipeline.read import EXTRA
 from pipeline.reference import parse_reference
 from pipeline.validate import Validation, validate
-from schemas.rules import RULES
+from schemas.rules import RULES, Context
+from schemas.vocabulary import AMOUNT_SCALE, REQUIRED, STANDARD, header_key
 
 AS_OF = date(2026, 11, 26)
 HEADERS = (*STANDARD, "tax_id")
@@ -57,10 +58,11 @@ def check(rows: list[dict], reference, existing=(), headers=HEADERS, ambiguous=(
     `ambiguous` keys that several stored customers share."""
     columns = map_columns("batch.csv", list(headers), reference.custom_field_names)
     typed = parse(batch(rows, headers), columns, reference, AS_OF)
-    keys = {"existing_names": existing, "ambiguous_names": ambiguous}
-    return validate(
-        typed, reference, AS_OF, **{k: pl.Series(list(v), dtype=pl.String) for k, v in keys.items()}
-    )
+    names = {
+        "existing": pl.Series(list(existing), dtype=pl.String),
+        "ambiguous": pl.Series(list(ambiguous), dtype=pl.String),
+    }
+    return validate(typed, Context(reference, AS_OF, **names))
 
 
 def failures(result: Validation) -> list[tuple]:
@@ -786,7 +788,7 @@ def test_a_stored_name_is_rejected_in_any_case_and_spacing(reference):
 def test_without_stored_names_nothing_exists(reference):
     columns = map_columns("batch.csv", list(HEADERS), reference.custom_field_names)
     typed = parse(batch([{"name": "Acme Telecom"}]), columns, reference, AS_OF)
-    assert validate(typed, reference, AS_OF).accepted.height == 1
+    assert validate(typed, Context(reference, AS_OF)).accepted.height == 1
 
 
 # ---------------------------------------------------------------------------------------------
@@ -925,7 +927,7 @@ def test_values_come_from_their_matched_headers(reference):
     ).with_columns(source_row=pl.lit(2, pl.Int64))
     columns = map_columns("batch.csv", list(cells), reference.custom_field_names)
     typed = parse(frame, columns, reference, AS_OF)
-    result = validate(typed, reference, AS_OF)
+    result = validate(typed, Context(reference, AS_OF))
     assert failures(result) == []
     stored = result.accepted.select(*STANDARD, "custom_data").to_dicts()
     assert stored == [
