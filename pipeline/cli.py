@@ -271,11 +271,11 @@ def import_command(
     anything else that stopped a batch (a batch over --max-rejected, a database busy beyond
     --lock-timeout). With several files, the highest status of them.
     """
-    from pipeline import run
-    from pipeline.read import expand_paths
+    from pipeline.run import today_utc
+    from pipeline.session import Session
 
     options = RunOptions(
-        as_of=as_of or run.today_utc(),
+        as_of=as_of or today_utc(),
         dry_run=dry_run,
         encoding=_encoding(encoding),
         delimiter=delimiter,
@@ -287,99 +287,35 @@ def import_command(
         force=force,
         max_rejected=max_rejected,
     )
-    if reference_file is None and not Path(db).exists():
-        raise UsageError(
-            f"{db}: no such database, so no stored reference: pass --reference FILE (the "
-            "reseller's TOML configuration)"
-        )
-    with closing(_connect(db, lock_timeout, dry_run)) as con:
-        reference = _resolve_reference(con, reference_file, save=not dry_run)
-        _check_renames(renames, reference)
-        results = []
-        for path in expand_paths(paths):
-            progress = None if quiet or not sys.stderr.isatty() else _progress(path)
-            results.append(run.import_file(path, reference, options, con, progress))
+    progress = None if quiet or not sys.stderr.isatty() else _progress
+    results = []
+    with Session.open(
+        db,
+        reference_file=reference_file,
+        dry_run=dry_run,
+        lock_timeout=lock_timeout,
+        notify=_note,
+    ) as session:
+        for result in session.import_files(paths, options, progress):
             if progress:
                 click.echo("\r\033[K", err=True, nl=False)
             if profile:
-                stages = ", ".join(f"{k} {v:.3f} s" for k, v in results[-1].timings.items())
-                _warn(f"{path}: {stages}", "profile")
+                _warn(f"{result.source}: {render.stages(result.timings)}", "profile")
+            results.append(result)
     _report(results, as_json)
 
 
-def _progress(path: Path):
+def _progress(path: Path, stage: str, rows: int | None) -> None:
     """Shows the stage of the import on one terminal line of stderr."""
-
-    def show(stage: str, rows: int | None) -> None:
-        counted = f" {rows:,} rows" if rows is not None else ""
-        click.echo(f"\r\033[K{path}: {stage}{counted}...", err=True, nl=False)
-
-    return show
-
-
-def _connect(db, lock_timeout: float, dry_run: bool = False):
-    """The database to import into. A dry run writes nothing: it reads the file (read-only,
-    so a read-only file works), or, when there is none, a database in memory."""
-    from pipeline import store
-
-    if dry_run and not Path(db).exists():
-        return store.connect(None)
-    return store.connect(
-        db, read_only=dry_run, lock_timeout=lock_timeout, notify=lambda m: _warn(m, "note")
-    )
-
-
-def _encoding(name: str | None) -> str | None:
-    import codecs
-
-    if name is None:
-        return None
-    try:
-        "".encode(name)  # only text encodings: rot13, base64, zlib... are not
-        return codecs.lookup(name).name
-    except LookupError:
-        raise UsageError(
-            f"--encoding: {name!r} is not a text encoding; e.g. utf-8, utf-16, windows-1252"
-        ) from None
-
-
-def _check_renames(renames: dict[str, str], reference) -> None:
-    from pipeline.columns import known_columns
-    from schemas.vocabulary import header_key
-
-    known = known_columns(reference.custom_field_names)
-    for header, column in renames.items():
-        if header_key(column) not in known:
-            raise UsageError(
-                f"--map {header}={column}: unknown column {column!r}; columns are "
-                + ", ".join(known.values())
-            )
-
-
-def _resolve_reference(con, reference_file: Path | None, save: bool):
-    from pipeline import store
-    from pipeline.reference import load_reference, parse_reference
-
-    if reference_file is not None:
-        reference = load_reference(reference_file)
-        if save:
-            store.save_reference(con, str(reference_file), reference.text)
-        return reference
-    stored = store.stored_reference(con)
-    if stored is None:
-        raise UsageError(
-            "no reference in the database: pass --reference FILE (the reseller's TOML "
-            "configuration) or run `onboard reference load FILE` first"
-        )
-    source, content = stored
-    return parse_reference(content, f"stored reference (from {source})")
+    counted = f" {rows:,} rows" if rows is not None else ""
+    click.echo(f"\r\033[K{render.printable(str(path))}: {stage}{counted}...", err=True, nl=False)
 
 
 def _report(results, as_json: bool) -> None:
     """Warnings and errors on stderr; the summaries on stdout; exit with the worst status."""
     for result in results:
         if result.ignored_columns:
-            _warn(f"{result.source}: {_ignored(result.ignored_columns)}")
+            _warn(f"{result.source}: {render.ignored_columns(result.ignored_columns)}")
         if result.error:
             _warn(result.error, "error")
     if as_json:
@@ -408,13 +344,10 @@ def retry_command(batch_id, db, as_of, as_json, lock_timeout):
     Rows that pass now are imported as a new batch linked to BATCH_ID, and their rejections
     are marked resolved; rows that still fail stay open. A second retry admits nothing twice.
     """
-    from pipeline import run
+    from pipeline.session import Session
 
-    if not Path(db).exists():
-        raise UsageError(f"{db}: no such database; pass --db")
-    with closing(_connect(db, lock_timeout)) as con:
-        reference = _resolve_reference(con, None, save=False)
-        result = run.retry_batch(batch_id, reference, as_of, con)
+    with Session.open_existing(db, lock_timeout, notify=_note) as session:
+        result = session.retry(batch_id, as_of)
     _report([result], as_json)
 
 
@@ -426,24 +359,8 @@ def show_command(batch_id, db):
     from pipeline import store
 
     with closing(store.open_existing(db)) as con:
-        batch = store.batch(con, batch_id)
-        rules = con.execute(
-            "SELECT rule, count(*) FROM rejections WHERE batch_id = ? GROUP BY rule "
-            "ORDER BY 2 DESC, 1",
-            [batch_id],
-        ).fetchall()
-    for key, value in batch.items():
-        if key not in ("headers", "options", "timings"):
-            click.echo(f"{key + ':':15}{'' if value is None else render.printable(str(value))}")
-    click.echo(f"{'headers:':15}{json.dumps(batch['headers'])}")
-    click.echo(f"{'timings:':15}{json.dumps(batch['timings'])}")
-    click.echo("options:")
-    for key, value in (batch["options"] or {}).items():
-        click.echo(f"  {key + ':':15}{json.dumps(value)}")
-    if rules:
-        click.echo("rejections by rule:")
-        for rule, count in rules:
-            click.echo(f"  {rule}: {count}")
+        batch, rules = store.batch(con, batch_id), store.rule_counts(con, batch_id)
+    click.echo(render.batch_details(batch, rules))
 
 
 @cli.command("upgrade")
@@ -460,8 +377,8 @@ def upgrade_command(db, lock_timeout):
 
     if not Path(db).exists():
         raise UsageError(f"{db}: no such database; pass --db")
-    with closing(_connect(db, lock_timeout)) as con:
-        [(version,)] = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    with closing(store.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
+        version = store.schema_version(con)
     click.echo(f"{db}: schema version {version} (current: {store.SCHEMA_VERSION})")
 
 
@@ -479,13 +396,9 @@ def reference_load(file, db):
     from pipeline.reference import load_reference
 
     loaded = load_reference(file)
-    with closing(_connect(db, lock_timeout=0)) as con:
+    with closing(store.connect(db, notify=_note)) as con:
         store.save_reference(con, str(file), loaded.text)
-    click.echo(
-        f"reference {file} stored in {db}: {len(loaded.currencies)} currencies, "
-        f"{len(loaded.business_models)} business models, "
-        f"{len(loaded.customer_classes)} customer classes"
-    )
+    click.echo(render.reference_stored(loaded, file, db))
 
 
 @reference.command("show")
@@ -553,17 +466,27 @@ def _print_frame(frame, fmt: str) -> None:
         click.echo(render.table(frame))
 
 
-def _ignored(columns: list[str], shown: int = 5) -> str:
-    """One line for the ignored columns, however many: a few named, the rest counted."""
-    named = ", ".join(repr(c) for c in columns[:shown])
-    if len(columns) == 1:
-        return f"column {named} is not a known column and was ignored"
-    more = f" and {len(columns) - shown:,} more" if len(columns) > shown else ""
-    return f"columns {named}{more} are not known columns and were ignored"
-
-
 def _warn(message: str, level: str = "warning") -> None:
     click.echo(f"onboard: {level}: {render.printable(message)}", err=True)
+
+
+def _note(message: str) -> None:
+    _warn(message, "note")
+
+
+def _encoding(name: str | None) -> str | None:
+    """A text encoding's canonical name (rot13, base64, zlib... are not text encodings)."""
+    import codecs
+
+    if name is None:
+        return None
+    try:
+        "".encode(name)
+        return codecs.lookup(name).name
+    except LookupError:
+        raise UsageError(
+            f"--encoding: {name!r} is not a text encoding; e.g. utf-8, utf-16, windows-1252"
+        ) from None
 
 
 def main() -> None:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-from pipeline.errors import FileRefused
+from pipeline.errors import FileRefused, UsageError
 from pipeline.fixfile import is_reasons, marked_batch
 from schemas.vocabulary import REQUIRED, STANDARD, header_key
 
@@ -22,6 +22,17 @@ class ColumnMap:
 def known_columns(custom_fields: tuple[str, ...]) -> dict[str, str]:
     """Every column a batch may have (standard and custom), by its header key."""
     return {header_key(c): c for c in (*STANDARD, *custom_fields)}
+
+
+def check_renames(renames: dict[str, str], custom_fields: tuple[str, ...]) -> None:
+    """Every `--map` target is a column (UsageError otherwise, before any file is read)."""
+    known = known_columns(custom_fields)
+    for header, column in renames.items():
+        if header_key(column) not in known:
+            raise UsageError(
+                f"--map {header}={column}: unknown column {column!r}; columns are "
+                + ", ".join(known.values())
+            )
 
 
 def map_columns(

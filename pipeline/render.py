@@ -1,11 +1,15 @@
 """What a person reads: summaries and tables as text, with nothing a sender wrote able to
 drive the reader's terminal. No click here: a scheduler or a notebook renders the same way."""
 
+import json
 import re
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # polars loads only when a command needs it (`onboard --help` stays quick)
     import polars as pl
+
+    from pipeline.run import BatchResult
+    from schemas.reference import Reference
 
 # What a terminal would act on or a reader misread: C0 and C1 controls, DEL, line and paragraph
 # separators, bidi embeddings, overrides and isolates.
@@ -23,6 +27,47 @@ def _escape(found: re.Match) -> str:
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
+def ignored_columns(columns: list[str], shown: int = 5) -> str:
+    """One line for the ignored columns, however many: a few named, the rest counted."""
+    named = ", ".join(repr(c) for c in columns[:shown])
+    if len(columns) == 1:
+        return f"column {named} is not a known column and was ignored"
+    more = f" and {len(columns) - shown:,} more" if len(columns) > shown else ""
+    return f"columns {named}{more} are not known columns and were ignored"
+
+
+def stages(timings: dict[str, float]) -> str:
+    """Seconds per stage, as --profile prints them."""
+    return ", ".join(f"{stage} {seconds:.3f} s" for stage, seconds in timings.items())
+
+
+def batch_details(batch: dict, rules: list[tuple[str, int]]) -> str:
+    """What `onboard show` prints of a batch: its row, its options, its rejections by rule."""
+    lines = [
+        f"{key + ':':15}{'' if value is None else printable(str(value))}"
+        for key, value in batch.items()
+        if key not in ("headers", "options", "timings")
+    ]
+    lines.append(f"{'headers:':15}{json.dumps(batch['headers'])}")
+    lines.append(f"{'timings:':15}{json.dumps(batch['timings'])}")
+    lines.append("options:")
+    lines += [
+        f"  {key + ':':15}{json.dumps(value)}" for key, value in (batch["options"] or {}).items()
+    ]
+    if rules:
+        lines.append("rejections by rule:")
+        lines += [f"  {rule}: {count}" for rule, count in rules]
+    return "\n".join(lines)
+
+
+def reference_stored(reference: "Reference", source: object, db: object) -> str:
+    return (
+        f"reference {printable(str(source))} stored in {printable(str(db))}: "
+        f"{len(reference.currencies)} currencies, {len(reference.business_models)} business "
+        f"models, {len(reference.customer_classes)} customer classes"
+    )
+
+
 def csv_text(frame: "pl.DataFrame") -> str:
     """A frame as CSV for a spreadsheet: text cells that a spreadsheet would run as formulas
     get a `'` first, as in fix files."""
@@ -33,9 +78,9 @@ def csv_text(frame: "pl.DataFrame") -> str:
     return frame.with_columns(guarded(cs.string())).write_csv()
 
 
-def summary(result) -> str:
-    """The readable summary of one file's import or a retry; every value from a file or a
-    database made printable."""
+def summary(result: "BatchResult") -> str:
+    """The readable summary of one file's import or a retry (statuses: `run.Status`); every
+    value from a file or a database made printable."""
     if result.status == "skipped":
         return (
             f"{printable(result.source)}: skipped, the same content was committed as batch "
@@ -43,8 +88,9 @@ def summary(result) -> str:
         )
     if result.status == "nothing_to_retry":
         return f"batch {result.retry_of}: no open rejections to retry"
-    if result.status == "failed" or (result.status == "refused" and result.batch_id is None):
-        return f"{printable(result.source)}: {result.status}, nothing imported"
+    if result.status in ("failed", "file_refused"):
+        what = "refused" if result.status == "file_refused" else "failed"
+        return f"{printable(result.source)}: {what}, nothing imported"
     what = {
         "committed": f"batch {result.batch_id} committed",
         "refused": f"batch {result.batch_id} refused, no customer written",

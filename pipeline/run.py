@@ -2,7 +2,7 @@
 
 `import_file` imports a file; `retry_batch` re-checks a stored batch's open rejections. Both
 run the same `_run`: records checked chunk by chunk (`_check`) and written through one
-`store.BatchWriter`, one transaction per batch.
+`store.BatchWriter`, one transaction per batch; each returns a `BatchResult`.
 """
 
 import contextlib
@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime
+from enum import StrEnum
 from pathlib import Path
 
 import duckdb
@@ -27,15 +28,32 @@ from pipeline.names import clean_names, name_keys
 from pipeline.options import RunOptions
 from pipeline.parse import parse
 from pipeline.periods import add_periods
-from pipeline.read import SOURCE_ROW, ReadResult, blank_cell, read_batch, stored_cells
-from pipeline.reference import Reference
+from pipeline.read import ReadResult, blank_cell, read_batch, stored_cells
 from pipeline.validate import bounded_cell, repeated_names, validate
+from schemas.reference import Reference
 from schemas.rules import Context
-from schemas.vocabulary import text_column
+from schemas.vocabulary import SOURCE_ROW, text_column
 
 Progress = Callable[[str, int | None], None]  # (stage starting, rows read so far)
 TOP_REASONS = 5  # rejection reasons the summary shows
 EXAMPLE_ROWS = 5  # example rows shown for each
+
+
+class Status(StrEnum):
+    """How a file's import or a retry ended (the `status` of the summary and --json)."""
+
+    COMMITTED = "committed"  # stored: its customers, rejections and batch row
+    DRY_RUN = "dry_run"  # checked, nothing written
+    SKIPPED = "skipped"  # content committed before: nothing but a `skipped` batch row
+    REFUSED = "refused"  # over --max-rejected: rejections and batch row kept, no customer
+    FILE_REFUSED = "file_refused"  # the file cannot be imported: nothing written
+    FAILED = "failed"  # stopped by an error: nothing but a `failed` batch row
+    NOTHING_TO_RETRY = "nothing_to_retry"  # a retry of a batch without open rejections
+    NOTHING_PASSES = "nothing_passes"  # a retry whose rows all still fail
+
+    @property
+    def exit_code(self) -> int:
+        return {Status.REFUSED: 1, Status.FILE_REFUSED: 2, Status.FAILED: 1}.get(self, 0)
 
 
 @dataclass
@@ -43,7 +61,7 @@ class BatchResult:
     """What one file's import did; the CLI's summary, --json and the tests read this."""
 
     source: str
-    status: str = "failed"  # committed | dry_run | skipped | refused | failed
+    status: Status = Status.FAILED
     exit_code: int = 1
     batch_id: int | None = None
     earlier_batch: int | None = None  # skipped: the batch that committed this content
@@ -67,6 +85,18 @@ class BatchResult:
 
 
 @dataclass(frozen=True)
+class _Batch:
+    """What `_run` checks and writes: the records, how their columns map, the options they are
+    read and judged with. A retry (`retry_of`) stores no rejections: its rows that still fail
+    stay open in the batch retried."""
+
+    read: ReadResult
+    columns: ColumnMap
+    options: RunOptions
+    retry_of: int | None = None
+
+
+@dataclass(frozen=True)
 class _Checked:
     customers: pl.DataFrame  # accepted rows with periods, ready to store
     rejections: pl.DataFrame
@@ -87,39 +117,33 @@ def import_file(
 ) -> BatchResult:
     """Import one file as one batch. Errors become the result's status, never half a batch."""
     path = Path(path)
-    result = BatchResult(source=str(path))
-    started = datetime.now(UTC)
-    clock = _Clock(result.timings, progress)
+    clock = _Clock(progress)
+    result = BatchResult(source=str(path), timings=clock.timings)
     try:
         with clock("read"):
             if path.is_file():
                 result.sha256 = _sha256(path)
                 earlier = store.committed_batch(con, result.sha256)
                 if earlier is not None and not options.force:
-                    return _skip_same_file(result, earlier, options, con, started)
+                    return _skip_same_file(result, earlier, options, con, clock)
             fields = reference.custom_field_names
             read = read_batch(path, options, header_matcher(fields, options.renames))
             options, fix_notes = _as_its_batch_was(read.headers, options, con)
             columns = map_columns(str(path), read.headers, fields, options.renames)
-            result.ignored_columns = list(columns.ignored)
-        decimal_comma = options.decimal_comma
-        if decimal_comma is None:
-            decimal_comma = read.delimiter == ";"
+        if options.decimal_comma is None:
             # recorded with the batch, so a retry and a fix file read amounts the same way
-            options = replace(options, decimal_comma=decimal_comma)
-        result.notes = [
-            *fix_notes,
-            *read.notes,
-            "decimal comma" if decimal_comma else "decimal point",
-        ]
-        _run(result, read, columns, reference, options, con, clock, started)
+            options = replace(options, decimal_comma=read.delimiter == ";")
+        mark = "decimal comma" if options.decimal_comma else "decimal point"
+        result.ignored_columns = list(columns.ignored)
+        result.notes = [*fix_notes, *read.notes, mark]
+        return _run(_Batch(read, columns, options), reference, con, clock, result)
     except FileRefused as e:
-        result.status, result.exit_code, result.error = "refused", 2, str(e)
+        return replace(result, status=Status.FILE_REFUSED, exit_code=2, error=str(e))
     except OnboardError as e:
-        result.status, result.exit_code, result.error = "failed", e.exit_code, f"{path}: {e}"
+        failed = replace(result, status=Status.FAILED, exit_code=e.exit_code, error=f"{path}: {e}")
         if not options.dry_run:
-            _record_failure(result, options, con, started, str(e))
-    return result
+            _record_failure(failed, options, con, clock, str(e))
+        return failed
 
 
 def _as_its_batch_was(
@@ -146,16 +170,9 @@ def _as_its_batch_was(
     return read_as, [f"fix file of batch {batch_id}, read as that batch was"]
 
 
-def _record_failure(result, options, con, started, reason: str) -> None:
+def _record_failure(result: BatchResult, options, con, clock: "_Clock", reason: str) -> None:
     """A `failed` row in `batches`, for the audit; nothing else of the batch was written."""
-    failed = replace(
-        _batch_row(result, "failed", options, started),
-        rows_read=0,
-        rows_accepted=0,
-        rows_rejected=0,
-        rows_skipped=0,
-        reason=reason,
-    )
+    failed = replace(_batch_row(result, Status.FAILED, options, clock), reason=reason)
     with contextlib.suppress(duckdb.Error):
         result.batch_id = store.write_batch(con, failed)
 
@@ -174,87 +191,111 @@ def retry_batch(
         renames=stored.get("renames") or {},
         date_format=stored.get("date_format"),
     )
-    result = BatchResult(source=original["source"], retry_of=batch_id, sha256=original["sha256"])
-    clock = _Clock(result.timings)
-    started = datetime.now(UTC)
+    clock = _Clock()
+    result = BatchResult(
+        source=original["source"],
+        retry_of=batch_id,
+        sha256=original["sha256"],
+        timings=clock.timings,
+    )
     with clock("read"):
         read = _open_rows(con, batch_id, original["headers"])
         fields = reference.custom_field_names
         columns = map_columns(result.source, read.headers, fields, options.renames)
+    assert read.frame is not None
     if read.frame.height == 0:
-        result.status, result.exit_code = "nothing_to_retry", 0
-        return result
-    _run(result, read, columns, reference, options, con, clock, started, retry=True)
-    return result
+        return replace(result, status=Status.NOTHING_TO_RETRY, exit_code=0)
+    return _run(_Batch(read, columns, options, retry_of=batch_id), reference, con, clock, result)
+
+
+@dataclass
+class _Tally:
+    """Counts of a run as its chunks are checked."""
+
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_skipped: int = 0
+    rows_updated: int = 0
+    blank_rows: int = 0
+
+    @property
+    def rows_rejected(self) -> int:
+        return self.rows_read - self.rows_accepted - self.rows_skipped
 
 
 def _run(
-    result: BatchResult,
-    read: ReadResult,
-    columns: ColumnMap,
+    batch: _Batch,
     reference: Reference,
-    options: RunOptions,
     con: duckdb.DuckDBPyConnection,
     clock: "_Clock",
-    started: datetime,
-    retry: bool = False,
-) -> None:
-    """Check the records chunk by chunk and write them in one transaction (none on a dry run).
+    result: BatchResult,
+) -> BatchResult:
+    """Check the records chunk by chunk and write them in one transaction (none on a dry run);
+    `result`, with what was done.
 
     Names are looked up once for the whole batch: repeated within it, stored before it. While
-    a chunk is checked, the one before is written on a second thread. A retry writes only the
-    rows that pass now: the others stay open in the batch retried.
+    a chunk is checked, the one before is written on a second thread.
     """
+    read, options, retry = batch.read, batch.options, batch.retry_of is not None
     with clock("validate"):
-        keys = _name_keys(read, columns)
+        keys = _name_keys(read, batch.columns)
         repeated = repeated_names(keys)
         stored = store.existing_customers(con, keys["name_key"])
         # kept for parse when the records are in memory; a streamed file's could be large
-        keys = keys["name_key"] if read.frame is not None else None
-    writer = None if options.dry_run else store.BatchWriter(con, result.retry_of)
+        in_memory = keys["name_key"] if read.frame is not None else None
+    writer = None if options.dry_run else store.BatchWriter(con, batch.retry_of)
     background = _Background(writer)
+    tally, reasons = _Tally(), []
     try:
-        reasons = []
         for records, blank in read.chunks():
-            chunk_keys = None if keys is None else keys.slice(result.rows_read, records.height)
-            result.blank_rows += blank
-            clock.rows = (clock.rows or 0) + records.height
-            checked = _check(
-                records, columns, reference, options, clock, repeated, stored, chunk_keys
+            chunk_keys = (
+                None if in_memory is None else in_memory.slice(tally.rows_read, records.height)
             )
-            result.rows_read += records.height
-            result.rows_accepted += checked.customers.height
-            result.rows_skipped += checked.rows_skipped
-            result.rows_updated += checked.replaces.len()
+            clock.rows = tally.rows_read + records.height
+            checked = _check(records, batch, reference, clock, repeated, stored, chunk_keys)
+            tally.blank_rows += blank
+            tally.rows_read += records.height
+            tally.rows_accepted += checked.customers.height
+            tally.rows_skipped += checked.rows_skipped
+            tally.rows_updated += checked.replaces.len()
             reasons.append(_reason_counts(checked.rejections))
             if writer:
                 with clock("write"):  # made ready here, written on the writer's thread
                     rejections = None if retry else _with_originals(checked.rejections, records)
                     background.submit(checked.customers, rejections, checked.replaces)
         background.close()
-        result.rows_rejected = result.rows_read - result.rows_accepted - result.rows_skipped
-        result.rules, result.top_reasons = _summarize(reasons)
-        if retry:
-            result.rows_read, result.rows_rejected = result.rows_accepted, 0
+        rules, top_reasons = _summarize(reasons)
+        rows_read, rows_rejected = tally.rows_read, tally.rows_rejected
+        if retry:  # the rows it read were rejected before; it judges only what passes now
+            rows_read, rows_rejected = tally.rows_accepted, 0
+        result = replace(
+            result,
+            rows_read=rows_read,
+            rows_accepted=tally.rows_accepted,
+            rows_rejected=rows_rejected,
+            rows_skipped=tally.rows_skipped,
+            rows_updated=tally.rows_updated,
+            blank_rows=tally.blank_rows,
+            rules=rules,
+            top_reasons=top_reasons,
+        )
         status, reason = _verdict(result, options, retry)
-        if writer and status in ("committed", "refused"):
+        if writer and status in (Status.COMMITTED, Status.REFUSED):
             with clock("write"):
-                batch = _batch_row(result, status, options, started)
-                batch = replace(batch, headers=read.headers, reason=reason)
-                result.batch_id = writer.finish(batch)
+                row = _batch_row(result, status, options, clock)
+                row = replace(row, headers=read.headers, reason=reason)
+                result.batch_id = writer.finish(row)
             writer = None
     except duckdb.Error as e:
-        reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise OnboardError(f"writing the batch failed, nothing was written: {reason}") from e
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise OnboardError(f"writing the batch failed, nothing was written: {first}") from e
     finally:
         background.close(raise_error=False)
-        result.timings["write"] = round(result.timings.get("write", 0) + background.seconds, 4)
+        clock.add("write", background.seconds)
         if writer:
             writer.abort()
-    result.status = status
-    result.exit_code = 1 if status == "refused" else 0
-    if status == "refused":
-        result.error = f"{result.source}: batch {result.batch_id} refused: {reason}"
+    error = f"{result.source}: batch {result.batch_id} refused: {reason}" if reason else None
+    return replace(result, status=status, exit_code=status.exit_code, error=error)
 
 
 class _Background:
@@ -304,41 +345,50 @@ def _name_keys(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
     return names.select(name_key=name_keys(clean_names(names["name"])), source_row=SOURCE_ROW)
 
 
-def _verdict(result: BatchResult, options: RunOptions, retry: bool) -> tuple[str, str | None]:
+def _name_keys(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
+    """Every record's name key and source_row (a streamed file: one pass over its names)."""
+    names = read.collect(pl.nth(columns.columns["name"]).alias("name"), pl.col(SOURCE_ROW))
+    return names.select(name_key=name_keys(clean_names(names["name"])), source_row=SOURCE_ROW)
+
+
+def _verdict(result: BatchResult, options: RunOptions, retry: bool) -> tuple[Status, str | None]:
     """The batch's status, and why when it is refused."""
     if options.dry_run:
-        return "dry_run", None
+        return Status.DRY_RUN, None
     if retry and not result.rows_accepted:
-        return "nothing_passes", None
+        return Status.NOTHING_PASSES, None
     limit = options.rejected_limit(result.rows_read)
     if limit is not None and result.rows_rejected > limit:
-        return "refused", (
+        return Status.REFUSED, (
             f"{result.rows_rejected} of {result.rows_read} rows rejected, more than "
             f"--max-rejected {options.max_rejected}; no customer was written"
         )
-    return "committed", None
+    return Status.COMMITTED, None
 
 
 def _check(
     records: pl.DataFrame,
-    columns: ColumnMap,
+    batch: _Batch,
     reference: Reference,
-    options: RunOptions,
     clock: "_Clock",
     repeated: pl.DataFrame,
     stored: pl.DataFrame,
-    name_keys: pl.Series | None = None,
+    keys: pl.Series | None = None,
 ) -> _Checked:
+    """One chunk of records parsed, checked and given its periods. `repeated`: the batch's
+    names on several rows; `stored`: the stored customers it names; `keys`: its name keys,
+    when worked out already."""
+    options = batch.options
     decimal_comma = bool(options.decimal_comma)
     with clock("parse"):
         typed = parse(
             records,
-            columns,
+            batch.columns,
             reference,
             options.as_of,
             decimal_comma,
             options.date_format,
-            name_keys,
+            keys,
         )
     with clock("validate"):
         stored = stored.join(typed.select("name_key"), on="name_key", how="semi")
@@ -382,22 +432,24 @@ def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):
     return updated.drop("stored_created_on"), replaces
 
 
-def _skip_same_file(result, earlier, options, con, started) -> BatchResult:
-    result.status, result.exit_code, result.earlier_batch = "skipped", 0, earlier
+def _skip_same_file(result, earlier, options, con, clock: "_Clock") -> BatchResult:
+    skipped = replace(result, status=Status.SKIPPED, exit_code=0, earlier_batch=earlier)
     if not options.dry_run:
         reason = f"same content as batch {earlier}, already committed (use --force to import)"
-        batch = replace(_batch_row(result, "skipped", options, started), reason=reason)
-        result.batch_id = store.write_batch(con, batch)
-    return result
+        row = replace(_batch_row(skipped, Status.SKIPPED, options, clock), reason=reason)
+        skipped.batch_id = store.write_batch(con, row)
+    return skipped
 
 
-def _batch_row(result: BatchResult, status: str, options: RunOptions, started) -> store.BatchRow:
+def _batch_row(
+    result: BatchResult, status: Status, options: RunOptions, clock: "_Clock"
+) -> store.BatchRow:
     return store.BatchRow(
         source=result.source,
         sha256=result.sha256 or "",
-        status=status,
+        status=status.value,
         as_of=options.as_of,
-        started_at=started,
+        started_at=clock.started,
         finished_at=datetime.now(UTC),
         rows_read=result.rows_read,
         rows_accepted=result.rows_accepted,
@@ -405,7 +457,7 @@ def _batch_row(result: BatchResult, status: str, options: RunOptions, started) -
         rows_skipped=result.rows_skipped,
         blank_rows=result.blank_rows,
         options=options.to_dict(),
-        timings=result.timings,
+        timings=clock.timings,
         retry_of=result.retry_of,
     )
 
@@ -469,10 +521,12 @@ def _sha256(path: Path) -> str:
 
 
 class _Clock:
-    """Adds up the seconds of named stages, telling `progress` as each starts."""
+    """When a run started, and the seconds of its named stages, telling `progress` as each
+    starts."""
 
-    def __init__(self, timings: dict[str, float], progress: Progress | None = None):
-        self.timings = timings
+    def __init__(self, progress: Progress | None = None):
+        self.started = datetime.now(UTC)
+        self.timings: dict[str, float] = {}
         self.progress = progress
         self.rows: int | None = None
 
@@ -484,5 +538,7 @@ class _Clock:
         try:
             yield
         finally:
-            spent = time.perf_counter() - start
-            self.timings[stage] = round(self.timings.get(stage, 0) + spent, 4)
+            self.add(stage, time.perf_counter() - start)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self.timings[stage] = round(self.timings.get(stage, 0) + seconds, 4)

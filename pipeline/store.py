@@ -560,6 +560,20 @@ def batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict:
     return row
 
 
+def rule_counts(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[tuple[str, int]]:
+    """A batch's rejections by rule, the most frequent first."""
+    return con.execute(
+        "SELECT rule, count(*) FROM rejections WHERE batch_id = ? GROUP BY rule ORDER BY 2 DESC, 1",
+        [batch_id],
+    ).fetchall()
+
+
+def schema_version(con: duckdb.DuckDBPyConnection) -> int:
+    """The layout version of the open database (see SCHEMA_VERSION)."""
+    [(version,)] = con.execute("SELECT max(version) FROM schema_version").fetchall()
+    return version
+
+
 def rejections(
     con: duckdb.DuckDBPyConnection, batch_id: int, open_only: bool = False
 ) -> pl.DataFrame:

@@ -307,7 +307,7 @@ def test_a_folder_imports_each_supported_file_as_its_own_batch(tmp_path, db, run
     assert [(s["source"].rsplit("/", 1)[1], s["status"]) for s in summaries] == [
         ("a.csv", "committed"),
         ("b.csv", "committed"),
-        ("c.csv", "refused"),
+        ("c.csv", "file_refused"),
     ]
     assert query(
         db, "SELECT source, name FROM customers JOIN batches USING (batch_id) ORDER BY batch_id"
