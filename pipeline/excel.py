@@ -100,7 +100,7 @@ def _sheet_index(source: str, names: list[str], sheet: str | int) -> int:
     folded = [n.casefold() for n in names]
     if str(sheet).casefold() in folded:
         return folded.index(str(sheet).casefold())
-    listed = ", ".join(repr(n) for n in names)
+    listed = _some(names)
     if isinstance(sheet, int):
         if 1 <= sheet <= len(names):
             return sheet - 1
@@ -113,12 +113,12 @@ def _first_sheet_with_header(reader, source, names, is_header) -> tuple[int, int
     for index, name in enumerate(names):
         visible, first, head = reader.head(index, skip_hidden=True)
         if visible != "visible":
-            hidden.append(repr(name))
+            hidden.append(name)
             continue
         header = _header_row(first, head, is_header)
         if header is not None:
             return index, header
-        tried.append(repr(name))
+        tried.append(name)
         filled += head.height > 0
     if not filled and not hidden:
         raise FileRefused(
@@ -126,11 +126,19 @@ def _first_sheet_with_header(reader, source, names, is_header) -> tuple[int, int
         )
     reason = (
         f"no sheet has a header row with the required columns in its first {HEADER_ROWS} rows "
-        f"(sheets tried: {', '.join(tried) or 'none'}"
-        + (f"; hidden sheets skipped: {', '.join(hidden)}" if hidden else "")
+        f"(sheets tried: {_some(tried) or 'none'}"
+        + (f"; hidden sheets skipped: {_some(hidden)}" if hidden else "")
         + "); check the headers or name the sheet with --sheet"
     )
     raise FileRefused(source, reason)
+
+
+def _some(names: list[str], shown: int = 3) -> str:
+    """A few names and a count of the rest, so that a workbook of 20,000 sheets still gets a
+    one-line refusal: `'S1', 'S2', 'S3' and 19,997 more`."""
+    listed = ", ".join(repr(n) for n in names[:shown])
+    more = len(names) - shown
+    return f"{listed} and {more:,} more" if more > 0 else listed
 
 
 def _header_row(first: int, head: pl.DataFrame, is_header) -> int | None:

@@ -143,6 +143,27 @@ def test_no_sheet_with_a_header_is_refused_naming_the_sheets_tried(tmp_path):
     assert read_workbook(path, "Data", IS_HEADER).frame.height == 3  # named: read, hidden or not
 
 
+def test_hundreds_of_sheets_are_named_a_few_and_counted(tmp_path):
+    def hidden(ws, formats):
+        instructions(ws, formats)
+        ws.hide()
+
+    sheets = {f"S{n}": instructions for n in range(1, 201)} | {f"H{n}": hidden for n in range(100)}
+    path = workbook(tmp_path / "many.xlsx", sheets)
+    started = time.perf_counter()
+    with pytest.raises(FileRefused) as refused:
+        read_workbook(path, None, IS_HEADER)
+    assert time.perf_counter() - started < 5
+    assert str(refused.value).endswith(
+        "(sheets tried: 'S1', 'S2', 'S3' and 197 more; "
+        "hidden sheets skipped: 'H0', 'H1', 'H2' and 97 more); "
+        "check the headers or name the sheet with --sheet"
+    )
+    assert len(str(refused.value)) < len(str(path)) + 250
+    with pytest.raises(FileRefused, match=r"the sheets are 'S1', 'S2', 'S3' and 297 more$"):
+        read_workbook(path, "Customers", IS_HEADER)
+
+
 def test_the_1904_date_system_gives_the_same_dates(tmp_path):
     sheets = {"Customers": customers}
     plain = read_workbook(workbook(tmp_path / "1900.xlsx", sheets), None, IS_HEADER)
