@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -303,6 +304,8 @@ def _open(path: Path):
     import fastexcel
 
     try:
+        if zipfile.is_zipfile(path):
+            _check_parts(path)
         if path.suffix.lower() in WORKBOOK_EXTENSIONS:
             return fastexcel.read_excel(str(path))
         data = path.read_bytes()  # a workbook under another name: calamine sniffs the content
@@ -313,6 +316,22 @@ def _open(path: Path):
         raise
     except BaseException as e:
         raise _Refusal(_problem(e)) from None
+
+
+def _check_parts(path: Path) -> None:
+    """Refuse a zip workbook (.xlsx, .xlsm, .xlsb, .ods) with a part that fails its CRC-32.
+
+    calamine does not check them: a sheet changed in place (its length kept, so the zip still
+    opens) would be read with the changed values. Reading every part once more costs about a
+    twentieth of reading the workbook (0.7 s beside 12 s for 1,000,000 rows of 12 columns).
+    """
+    with zipfile.ZipFile(path) as archive:
+        damaged = archive.testzip()
+    if damaged is not None:
+        raise _Refusal(
+            f"the workbook is damaged (its part {damaged!r} fails its checksum); "
+            "open it in Excel and save it again"
+        )
 
 
 def _load(reader, index: int, **options):

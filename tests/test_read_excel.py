@@ -7,7 +7,10 @@ Workbooks are built here with xlsxwriter; the odd real ones come from the shared
 import datetime as dt
 import re
 import shutil
+import struct
 import time
+import zipfile
+import zlib
 from pathlib import Path
 
 import pytest
@@ -59,6 +62,23 @@ def workbook(path: Path, sheets: dict, date_1904: bool = False) -> Path:
         if fill:
             fill(ws, formats)
     wb.close()
+    return path
+
+
+def rewrite(path: Path, part: str, edit, keep_checksum: bool = False) -> Path:
+    """Change one part of a zip workbook with `edit(bytes) -> bytes`. With keep_checksum, the
+    part's old CRC-32 stays in the zip's headers, as when the file is changed in place."""
+    with zipfile.ZipFile(path) as archive:
+        parts = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in parts:
+            archive.writestr(info, edit(data) if info.filename == part else data)
+    if keep_checksum:
+        data = dict((info.filename, data) for info, data in parts)[part]
+        new, old = (struct.pack("<I", zlib.crc32(d)) for d in (edit(data), data))
+        raw = path.read_bytes()
+        assert raw.count(new) == 2  # the part's local header and its central directory entry
+        path.write_bytes(raw.replace(new, old))
     return path
 
 
@@ -208,6 +228,36 @@ def test_a_stray_far_cell_is_refused_not_a_crash(tmp_path):
     ws.write(1_048_575, 16_383, "x")
     wb.close()
     with pytest.raises(FileRefused, match=r"stray\.xlsx: reading the workbook needs more than"):
+        read_workbook(path, None, ANY_ROW)
+
+
+def test_a_part_that_fails_its_checksum_is_refused(batch_xlsx, tmp_path):
+    def edit(xml):  # in place, same length: 1200.5 becomes 9200.5
+        return xml.replace(b"<v>1200.5</v>", b"<v>9200.5</v>")
+
+    sheet = "xl/worksheets/sheet2.xml"
+    saved = rewrite(Path(shutil.copy(batch_xlsx, tmp_path / "saved.xlsx")), sheet, edit)
+    assert read_workbook(saved, None, IS_HEADER).frame["credit_limit"][0] == "9200.5"
+    rewrite(batch_xlsx, sheet, edit, keep_checksum=True)
+    message = (
+        r"batch\.xlsx: the workbook is damaged \(its part 'xl/worksheets/sheet2\.xml' fails its "
+        r"checksum\); open it in Excel and save it again$"
+    )
+    with pytest.raises(FileRefused, match=message):
+        read_workbook(batch_xlsx, None, IS_HEADER)
+
+
+@pytest.mark.parametrize(
+    ("name", "part"), [("date.ods", "content.xml"), ("issues.xlsb", "xl/worksheets/sheet1.bin")]
+)
+def test_other_zip_workbooks_are_checked_too(tmp_path, name, part):
+    path = rewrite(
+        Path(shutil.copy(CORPUS / name, tmp_path)),
+        part,
+        lambda data: data[:-1] + bytes([data[-1] ^ 1]),
+        keep_checksum=True,
+    )
+    with pytest.raises(FileRefused, match=rf"damaged \(its part '{re.escape(part)}' fails its"):
         read_workbook(path, None, ANY_ROW)
 
 
