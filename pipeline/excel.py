@@ -17,8 +17,10 @@ is the first row, among the first HEADER_ROWS rows from the sheet's first non-bl
 
 Reading happens in a child process (`python -m pipeline.excel`) with a time limit and an
 address-space limit: calamine aborts the whole process when an allocation fails, and a 5 KB
-.xlsx with one cell in A1 and one in XFD1048576 asks it for 512 GiB. A reader that dies or runs
-out of time means the file is refused, never a crash of the import.
+.xlsx with one cell in A1 and one in XFD1048576 asks it for 512 GiB. Loading a sheet may take
+memory in proportion to the workbook's content only (see `_load`), so a stray cell far below a
+small table is refused at once. A reader that dies or runs out of time means the file is
+refused, never a crash of the import.
 """
 
 import os
@@ -33,7 +35,7 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
@@ -44,6 +46,9 @@ from pipeline.read import WORKBOOK_EXTENSIONS, ReadResult, _from_grid, blank_cel
 HEADER_ROWS = 20  # rows searched for the header, from the first non-blank one
 TIME_LIMIT = 60.0  # seconds a workbook may take to read
 MEMORY_LIMIT = 4 << 30  # bytes of address space the reader may take beyond its own start
+SHEET_MEMORY = 256 << 20  # bytes of address space loading a sheet may take, at least...
+SHEET_MEMORY_PER_BYTE = 64  # ...or this many per byte of the workbook's content, unpacked
+ROOMY_CELLS = 1 << 20  # a sheet of up to this many cells (rows x columns) is read however empty
 
 _ERROR_TEXT = {
     "Div0": "#DIV/0!",
@@ -236,7 +241,7 @@ class _Reader:
         if any("memory allocation" in line for line in lines):
             return FileRefused(
                 self.source,
-                f"reading the workbook needs more than {MEMORY_LIMIT / 2**30:g} GiB of memory; "
+                "reading the workbook needs more memory than allowed; "
                 "delete stray cells far below or right of the table, or save the sheet as CSV",
             )
         last = lines[-1] if lines else f"exit status {status}"
@@ -262,20 +267,20 @@ def _serve(path: Path, memory_limit: int) -> None:
     _limit_address_space(memory_limit)
     cached: tuple[int, pl.DataFrame] | None = None
     try:
-        reader = _open(path)
-        reply("sheets", reader.sheet_names)
+        book = _open(path)
+        reply("sheets", book.reader.sheet_names)
         for request in sys.stdin:
             verb, index, *flags = request.split()
             index = int(index)
             if verb == "take":
-                reply("frame", cached[1] if cached and cached[0] == index else _text(reader, index))
+                reply("frame", cached[1] if cached and cached[0] == index else _text(book, index))
                 continue
             cached = None
-            sheet = _load(reader, index, dtypes="string")
+            sheet = _load(book, index, dtypes="string")
             if flags == ["1"] and sheet.visible != "visible":
                 reply("head", sheet.visible, 0, pl.DataFrame())
                 continue
-            frame = _text(reader, index, sheet)
+            frame = _text(book, index, sheet)
             cached = (index, frame)
             first = _first_nonblank(frame)
             reply("head", sheet.visible, first, frame.slice(first, HEADER_ROWS))
@@ -290,43 +295,55 @@ class _Refusal(Exception):
 
 
 def _limit_address_space(extra: int) -> None:
+    """At most `extra` bytes of address space beyond what the process has now, and never more
+    than its limit allowed before."""
     try:
         with open("/proc/self/statm") as f:
             size = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
     except (OSError, ValueError):
         return  # no /proc (not Linux): the time limit still holds
     soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    limit = size + extra if hard == resource.RLIM_INFINITY else min(size + extra, hard)
+    limit = min(n for n in (size + extra, soft, hard) if n != resource.RLIM_INFINITY)
     resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
 
 
-def _open(path: Path):
+@dataclass(frozen=True)
+class _Book:
+    """A workbook open in the child."""
+
+    reader: object  # fastexcel's ExcelReader
+    size: int  # bytes of its content, unpacked: no sheet holds more cells than that
+
+
+def _open(path: Path) -> _Book:
     import fastexcel
 
     try:
+        size = path.stat().st_size
         if zipfile.is_zipfile(path):
-            _check_parts(path)
+            with zipfile.ZipFile(path) as archive:
+                _check_parts(archive)
+                size = sum(part.file_size for part in archive.infolist())
         if path.suffix.lower() in WORKBOOK_EXTENSIONS:
-            return fastexcel.read_excel(str(path))
+            return _Book(fastexcel.read_excel(str(path)), size)
         data = path.read_bytes()  # a workbook under another name: calamine sniffs the content
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k" in data:
             raise _Refusal("the workbook is password-protected; save it without a password")
-        return fastexcel.read_excel(data)
+        return _Book(fastexcel.read_excel(data), size)
     except _Refusal:
         raise
     except BaseException as e:
         raise _Refusal(_problem(e)) from None
 
 
-def _check_parts(path: Path) -> None:
+def _check_parts(archive: zipfile.ZipFile) -> None:
     """Refuse a zip workbook (.xlsx, .xlsm, .xlsb, .ods) with a part that fails its CRC-32.
 
     calamine does not check them: a sheet changed in place (its length kept, so the zip still
     opens) would be read with the changed values. Reading every part once more costs about a
     twentieth of reading the workbook (0.7 s beside 12 s for 1,000,000 rows of 12 columns).
     """
-    with zipfile.ZipFile(path) as archive:
-        damaged = archive.testzip()
+    damaged = archive.testzip()
     if damaged is not None:
         raise _Refusal(
             f"the workbook is damaged (its part {damaged!r} fails its checksum); "
@@ -334,11 +351,30 @@ def _check_parts(path: Path) -> None:
         )
 
 
-def _load(reader, index: int, **options):
+def _load(book: _Book, index: int, **options):
+    """A sheet as calamine holds it: every cell of its used range, empty ones too (32 bytes
+    each), so one stray cell far below or right of a small table can ask for gigabytes.
+
+    Loading may take SHEET_MEMORY_PER_BYTE bytes of memory per byte of the workbook's content
+    (real sheets take 2 to 3), at least SHEET_MEMORY: calamine aborts beyond that, and the file
+    is refused. A sheet that spans more cells than the workbook has bytes is mostly empty space:
+    it is refused before it is converted, which would take ten times as much again.
+    """
+    name = book.reader.sheet_names[index]
+    limit = resource.getrlimit(resource.RLIMIT_AS)
+    _limit_address_space(max(SHEET_MEMORY, SHEET_MEMORY_PER_BYTE * book.size))
     try:
-        return reader.load_sheet(index, header_row=None, skip_rows=0, **options)
+        sheet = book.reader.load_sheet(index, header_row=None, skip_rows=0, **options)
     except BaseException as e:
-        raise _Refusal(_problem(e, reader.sheet_names[index])) from None
+        raise _Refusal(_problem(e, name)) from None
+    finally:
+        resource.setrlimit(resource.RLIMIT_AS, limit)
+    if sheet.total_height * sheet.width > max(ROOMY_CELLS, book.size):
+        raise _Refusal(
+            f"sheet {name!r} spans {sheet.total_height:,} rows and {sheet.width:,} columns but is "
+            "nearly empty; delete the stray cells far below or right of the table and save it again"
+        )
+    return sheet
 
 
 def _problem(error: BaseException, sheet: str | None = None) -> str:
@@ -362,9 +398,9 @@ def _problem(error: BaseException, sheet: str | None = None) -> str:
     )
 
 
-def _text(reader, index: int, sheet=None) -> pl.DataFrame:
+def _text(book: _Book, index: int, sheet=None) -> pl.DataFrame:
     """The sheet's cells as text, one column per spreadsheet column (named by its letter)."""
-    sheet = sheet or _load(reader, index, dtypes="string")
+    sheet = sheet or _load(book, index, dtypes="string")
     letters = [_letter(c.absolute_index) for c in sheet.available_columns()]
     try:
         batch, errors = sheet.to_arrow_with_errors()
@@ -377,7 +413,7 @@ def _text(reader, index: int, sheet=None) -> pl.DataFrame:
         frame = _put(frame, _error_cells(errors.errors, letters))
     near_epoch = [c for c in frame.columns if frame[c].str.contains(_NEAR_EPOCH).any()]
     if near_epoch:
-        frame = _put(frame, _times(reader, index, near_epoch, letters))
+        frame = _put(frame, _times(book, index, near_epoch, letters))
     return frame
 
 
@@ -412,11 +448,11 @@ def _error_cells(errors, letters: list[str]) -> pl.DataFrame:
     return cells.select("row", "column", "text")
 
 
-def _times(reader, index: int, columns: list[str], letters: list[str]) -> pl.DataFrame:
+def _times(book: _Book, index: int, columns: list[str], letters: list[str]) -> pl.DataFrame:
     """Time-of-day and duration cells (shown as timestamps near the epoch) as HH:MM:SS."""
     wanted = [letters.index(c) for c in columns]
     absolute = [_column_index(c) for c in columns]
-    _, errors = _load(reader, index, dtypes="float", use_columns=absolute).to_arrow_with_errors()
+    _, errors = _load(book, index, dtypes="float", use_columns=absolute).to_arrow_with_errors()
     found = [e for e in (errors.errors if errors else []) if e.position[1] in wanted]
     cells = _cells(found, letters)
     cells = cells.with_columns(pl.col("detail").str.extract_groups(_SERIAL).struct.unnest())

@@ -8,6 +8,8 @@ import datetime as dt
 import re
 import shutil
 import struct
+import subprocess
+import sys
 import time
 import zipfile
 import zlib
@@ -219,16 +221,64 @@ def test_a_password_under_another_name_is_still_named(tmp_path):
         read_workbook(renamed, None, ANY_ROW)
 
 
-def test_a_stray_far_cell_is_refused_not_a_crash(tmp_path):
-    """One cell in A1 and one in XFD1048576 ask calamine for 512 GiB: the child dies, not us."""
-    path = tmp_path / "stray.xlsx"
+def stray(path: Path, row: int, column: int) -> Path:
+    """A small table, and one stray cell far below or right of it."""
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet()
-    ws.write(0, 0, "name")
-    ws.write(1_048_575, 16_383, "x")
+    ws.write_row(0, 0, list(REQUIRED))
+    ws.write_row(1, 0, ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "prepaid", "EUR"])
+    ws.write(row, column, "x")
     wb.close()
-    with pytest.raises(FileRefused, match=r"stray\.xlsx: reading the workbook needs more than"):
-        read_workbook(path, None, ANY_ROW)
+    return path
+
+
+TOO_MUCH_MEMORY = (
+    r"reading the workbook needs more memory than allowed; "
+    r"delete stray cells far below or right of the table, or save the sheet as CSV$"
+)
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        (1_048_575, 16_383, TOO_MUCH_MEMORY),  # XFD1048576: calamine asks for 512 GiB
+        (1_048_575, 9, TOO_MUCH_MEMORY),  # J1048576: 320 MiB, far more than a 5 KB file needs
+        (
+            299_999,
+            9,
+            r"sheet 'Sheet1' spans 300,000 rows and 10 columns but is nearly empty; "
+            r"delete the stray cells far below or right of the table and save it again$",
+        ),
+    ],
+)
+def test_a_stray_far_cell_is_refused_quickly(tmp_path, row, column, reason):
+    path = stray(tmp_path / "stray.xlsx", row, column)
+    started = time.perf_counter()
+    with pytest.raises(FileRefused, match=rf"^{re.escape(str(path))}: {reason}"):
+        read_workbook(path, None, IS_HEADER)
+    assert time.perf_counter() - started < 3
+
+
+def test_a_stray_far_cell_takes_little_memory(tmp_path):
+    """Before the reader's memory was bounded, this 5 KB file took 1 GiB in the child."""
+    path = stray(tmp_path / "stray.xlsx", 1_048_575, 9)
+    script = (
+        "import resource, sys\n"
+        "from pipeline.excel import read_workbook\n"
+        "try:\n"
+        "    read_workbook(sys.argv[1], None, any)\n"
+        "except Exception:\n"
+        "    pass\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[1],
+    )
+    assert int(done.stdout) < 250 * 1024  # KiB: the child's own start takes about 100 MiB
 
 
 def test_a_part_that_fails_its_checksum_is_refused(batch_xlsx, tmp_path):
