@@ -1,13 +1,21 @@
 """Workbooks to text columns: .xlsx, .xlsm, .xlsb, .xls and .ods, read through fastexcel (calamine).
 
 Every cell comes back as the text a person typed: text as written (`00789` stays `00789`), numbers
-as Excel shows them in General format (12345, 1200.5, 19.99; at most nine decimals), dates as
-`YYYY-MM-DD` (a time part other than midnight is kept: `YYYY-MM-DD HH:MM:SS`), times and
-durations as `HH:MM:SS` (hours past 24 for durations: `255:10:10`), booleans as TRUE/FALSE and
-error cells as their Excel text (`#N/A`, `#DIV/0!`...), never as empty cells. calamine applies
-the workbook's own date system, so 1904 workbooks (old Mac Excel) give the same dates. Text cells
-that read exactly like `true`/`false` or a midnight timestamp are indistinguishable from typed
-cells here and are normalised the same way.
+as their shortest decimal that reads back as the same double, as Python's repr and Excel's General
+format show them (12345, 1200.5, 19.99, 41800000.01), dates as `YYYY-MM-DD` (a time part other
+than midnight is kept: `YYYY-MM-DD HH:MM:SS`), times and durations as `HH:MM:SS` (hours past 24
+for durations: `255:10:10`), booleans as TRUE/FALSE and error cells as their Excel text (`#N/A`,
+`#DIV/0!`...), never as empty cells. calamine applies the workbook's own date system, so 1904
+workbooks (old Mac Excel) give the same dates. Text cells that read exactly like `true`/`false`
+or a midnight timestamp are indistinguishable from typed cells here and are normalised the same
+way.
+
+Numbers are written out in full, never with an exponent: 1E+20 is `100000000000000000000`,
+1.5E-07 is `0.00000015`. calamine gives numbers rounded to nine decimals; where that shows (nine
+decimals, or 16 digits or more) the cell is read again as a number (`_numbers`). Where its
+rounding leaves no trace, the number reads as calamine rounds it: 1.5E-10 as `0`, the formula
+result 0.30000000000000004 as `0.3` (as Excel shows it); telling those apart would mean reading
+every number column of every sheet twice more.
 
 The sheet: `sheet` names it (a tab name, case-insensitively, else a number, 1 being the first in
 workbook order, hidden sheets counted); by default the first visible sheet whose header row
@@ -70,6 +78,9 @@ _ISO_DURATION = (
 )
 _DETAIL = r"got '(?<kind>\w+)\((?<value>.*)\)'$"  # e.g. Expected string but got 'Error(NA)'
 _SERIAL = r"value: (?<serial>[-+\d.eE]+), datetime_type: (?<type>\w+),"
+# a number calamine rounded to nine decimals or wrote with 16 digits or more
+_ROUNDED = r"^-?(?:\d+\.\d{9}|[\d.]{16,})$"
+_FLOAT_TEXT = r"^(?<sign>-?)(?<whole>\d+)(?:\.(?<fraction>\d+))?(?:e(?<exponent>[-+]?\d+))?$"
 
 
 def read_workbook(
@@ -411,6 +422,7 @@ def _text(book: _Book, index: int, sheet=None) -> pl.DataFrame:
     frame = frame.with_columns(_as_typed(pl.col(c)) for c in frame.columns)
     if errors is not None:
         frame = _put(frame, _error_cells(errors.errors, letters))
+    frame = _numbers(book, index, frame)
     near_epoch = [c for c in frame.columns if frame[c].str.contains(_NEAR_EPOCH).any()]
     if near_epoch:
         frame = _put(frame, _times(book, index, near_epoch, letters))
@@ -424,6 +436,63 @@ def _as_typed(cell: pl.Expr) -> pl.Expr:
         .str.replace(_ISO_T, "$1 $2")
         .replace({"true": "TRUE", "false": "FALSE"})
     )
+
+
+def _numbers(book: _Book, index: int, frame: pl.DataFrame) -> pl.DataFrame:
+    """Number cells whose text calamine rounded or wrote out too long, as their shortest decimal.
+
+    calamine writes a number rounded to nine decimals (41800000.01, held as the double
+    41800000.0099999998, comes as 41800000.009999998) and a large one with every digit of its
+    double (123456789012345678 as 123456789012345696). Only the columns holding such text are
+    read again, as numbers and as booleans (null for a text cell: text typed the same way stays).
+    """
+    columns = [c for c in frame.columns if frame[c].str.contains(_ROUNDED).any()]
+    if not columns:
+        return frame
+    value = _reloaded(book, index, columns, "float")
+    number = _reloaded(book, index, columns, "boolean")
+    return frame.with_columns(
+        pl.when(pl.col(c).str.contains(_ROUNDED) & pl.lit(number[c]).is_not_null())
+        .then(_as_shown(pl.lit(value[c])))
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in columns
+    )
+
+
+def _as_shown(number: pl.Expr) -> pl.Expr:
+    """A double as its shortest decimal that reads back as the same double (polars' text, as
+    Python's repr), written out in full: 1E+20 as 100000000000000000000, 1.5E-07 as 0.00000015,
+    so an amount never comes with an exponent."""
+    parts = number.cast(pl.String).str.extract_groups(_FLOAT_TEXT).struct
+    whole = parts.field("whole")
+    digits = whole + parts.field("fraction").fill_null("")
+    significant = digits.str.strip_chars("0")
+    # where the decimal point goes, counted from the first significant digit
+    point = (
+        whole.str.len_chars().cast(pl.Int64)
+        + parts.field("exponent").cast(pl.Int64).fill_null(0)
+        - (digits.str.len_chars() - digits.str.strip_chars_start("0").str.len_chars())
+    )
+    n = significant.str.len_chars().cast(pl.Int64)
+    text = (
+        pl.when(point <= 0)
+        .then("0." + significant.str.pad_start((n - point).clip(0), "0"))
+        .when(point >= n)
+        .then(significant.str.pad_end(point.clip(0), "0"))
+        .otherwise(significant.str.head(point.clip(0)) + "." + significant.str.slice(point.clip(0)))
+    )
+    return pl.when(significant == "").then(pl.lit("0")).otherwise(parts.field("sign") + text)
+
+
+def _reloaded(book: _Book, index: int, columns: list[str], dtype: str) -> pl.DataFrame:
+    """Columns of a sheet (by letter) read again as `dtype`: null where a cell is not one."""
+    sheet = _load(book, index, dtypes=dtype, use_columns=[_column_index(c) for c in columns])
+    try:
+        frame = pl.from_arrow(sheet.to_arrow())
+    except BaseException as e:
+        raise _Refusal(_problem(e, sheet.name)) from None
+    return frame.rename(dict(zip(frame.columns, columns, strict=True)))
 
 
 def _error_cells(errors, letters: list[str]) -> pl.DataFrame:

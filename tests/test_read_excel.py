@@ -13,6 +13,7 @@ import sys
 import time
 import zipfile
 import zlib
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -163,6 +164,47 @@ def test_no_sheet_with_a_header_is_refused_naming_the_sheets_tried(tmp_path):
     with pytest.raises(FileRefused, match=message):
         read_workbook(path, None, IS_HEADER)
     assert read_workbook(path, "Data", IS_HEADER).frame.height == 3  # named: read, hidden or not
+
+
+NUMBERS = [  # a number cell, the text it reads as
+    (41800000.01, "41800000.01"),  # calamine: 41800000.009999998
+    (-41800000.01, "-41800000.01"),
+    (12345, "12345"),
+    (1200.5, "1200.5"),
+    (19.99, "19.99"),
+    (1 / 3, "0.3333333333333333"),  # calamine: 0.333333333
+    (0.000000123456, "0.000000123456"),  # calamine: 0.000000123
+    (1e20, "100000000000000000000"),  # never with an exponent
+    (1.5e-7, "0.00000015"),
+    (123456789012345678, "123456789012345700"),  # stored as 1.234567890123457E+17
+    (1.5e-10, "0"),  # nothing left within nine decimals: read as calamine rounds it
+]
+
+
+def test_numbers_read_as_their_shortest_decimal_and_text_as_typed(tmp_path):
+    def amounts(ws, formats):
+        ws.write_row(0, 0, ["name", "amount"])
+        for row, (number, _) in enumerate(NUMBERS, 1):
+            ws.write_row(row, 0, [f"n{row}", number])
+        ws.write_string(row + 1, 1, "41800000.009999998")  # text, in the same column
+        ws.write_string(row + 2, 1, "00789")
+
+    path = workbook(tmp_path / "amounts.xlsx", {"Amounts": amounts})
+    read = read_workbook(path, None, ANY_ROW).frame["amount"].to_list()
+    assert read == [text for _, text in NUMBERS] + ["41800000.009999998", "00789"]
+
+
+def test_a_large_amount_with_cents_is_imported_as_sent(tmp_path, onboard, db, reference_path):
+    def batch(ws, formats):
+        ws.write_row(0, 0, [*REQUIRED, "credit_limit", "tax_id"])
+        row = ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "postpaid", "EUR"]
+        ws.write_row(1, 0, [*row, 41800000.01, "CZ12345678"])
+
+    path = workbook(tmp_path / "large.xlsx", {"Customers": batch})
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT credit_limit FROM customers") == [(Decimal("41800000.01"),)]
+    assert query(db, "SELECT count(*) FROM rejections") == [(0,)]
 
 
 def test_hundreds_of_sheets_are_named_a_few_and_counted(tmp_path):
