@@ -5,10 +5,10 @@ as their shortest decimal that reads back as the same double, as Python's repr a
 format show them (12345, 1200.5, 19.99, 41800000.01), dates as `YYYY-MM-DD` (a time part other
 than midnight is kept: `YYYY-MM-DD HH:MM:SS`), times and durations as `HH:MM:SS` (hours past 24
 for durations: `255:10:10`), booleans as TRUE/FALSE and error cells as their Excel text (`#N/A`,
-`#DIV/0!`...), never as empty cells. calamine applies the workbook's own date system, so 1904
-workbooks (old Mac Excel) give the same dates. Text cells that read exactly like `true`/`false`
-or a midnight timestamp are indistinguishable from typed cells here and are normalised the same
-way.
+`#DIV/0!`...), never as empty cells. Dates follow the workbook's own date system, so 1904
+workbooks (old Mac Excel) give the same dates (`_dates_1904`). Text cells that read exactly like
+`true`/`false` or a midnight timestamp are indistinguishable from typed cells here and are
+normalised the same way.
 
 Numbers are written out in full, never with an exponent: 1E+20 is `100000000000000000000`,
 1.5E-07 is `0.00000015`. calamine gives numbers rounded to nine decimals; where that shows (nine
@@ -44,7 +44,9 @@ import time
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
+from xml.etree import ElementTree
 
 import polars as pl
 
@@ -78,6 +80,7 @@ _ISO_DURATION = (
 )
 _DETAIL = r"got '(?<kind>\w+)\((?<value>.*)\)'$"  # e.g. Expected string but got 'Error(NA)'
 _SERIAL = r"value: (?<serial>[-+\d.eE]+), datetime_type: (?<type>\w+),"
+_DATE = r"^\d{4}-\d{2}-\d{2}(?: \d{2}:\d{2}:\d{2}(?:\.\d+)?)?$"
 # a number calamine rounded to nine decimals or wrote with 16 digits or more
 _ROUNDED = r"^-?(?:\d+\.\d{9}|[\d.]{16,})$"
 _FLOAT_TEXT = r"^(?<sign>-?)(?<whole>\d+)(?:\.(?<fraction>\d+))?(?:e(?<exponent>[-+]?\d+))?$"
@@ -324,23 +327,25 @@ class _Book:
 
     reader: object  # fastexcel's ExcelReader
     size: int  # bytes of its content, unpacked: no sheet holds more cells than that
+    date_1904: bool  # its xl/workbook.xml asks for the 1904 date system
 
 
 def _open(path: Path) -> _Book:
     import fastexcel
 
     try:
-        size = path.stat().st_size
+        size, date_1904 = path.stat().st_size, False
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
                 _check_parts(archive)
                 size = sum(part.file_size for part in archive.infolist())
+                date_1904 = _date_1904(archive)
         if path.suffix.lower() in WORKBOOK_EXTENSIONS:
-            return _Book(fastexcel.read_excel(str(path)), size)
+            return _Book(fastexcel.read_excel(str(path)), size, date_1904)
         data = path.read_bytes()  # a workbook under another name: calamine sniffs the content
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k" in data:
             raise _Refusal("the workbook is password-protected; save it without a password")
-        return _Book(fastexcel.read_excel(data), size)
+        return _Book(fastexcel.read_excel(data), size, date_1904)
     except _Refusal:
         raise
     except BaseException as e:
@@ -360,6 +365,19 @@ def _check_parts(archive: zipfile.ZipFile) -> None:
             f"the workbook is damaged (its part {damaged!r} fails its checksum); "
             "open it in Excel and save it again"
         )
+
+
+def _date_1904(archive: zipfile.ZipFile) -> bool:
+    """Whether xl/workbook.xml asks for the 1904 date system: its own workbookPr element says
+    so, whatever an x14:workbookPr in its extLst says (or not)."""
+    try:
+        workbook = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+    except KeyError:  # not .xlsx or .xlsm: calamine finds the date system itself
+        return False
+    return any(
+        part.tag.endswith("}workbookPr") and part.get("date1904") in ("1", "true")
+        for part in workbook
+    )
 
 
 def _load(book: _Book, index: int, **options):
@@ -423,6 +441,8 @@ def _text(book: _Book, index: int, sheet=None) -> pl.DataFrame:
     if errors is not None:
         frame = _put(frame, _error_cells(errors.errors, letters))
     frame = _numbers(book, index, frame)
+    if book.date_1904:
+        frame = _dates_1904(book, index, frame)
     near_epoch = [c for c in frame.columns if frame[c].str.contains(_NEAR_EPOCH).any()]
     if near_epoch:
         frame = _put(frame, _times(book, index, near_epoch, letters))
@@ -483,6 +503,35 @@ def _as_shown(number: pl.Expr) -> pl.Expr:
         .otherwise(significant.str.head(point.clip(0)) + "." + significant.str.slice(point.clip(0)))
     )
     return pl.when(significant == "").then(pl.lit("0")).otherwise(parts.field("sign") + text)
+
+
+def _dates_1904(book: _Book, index: int, frame: pl.DataFrame) -> pl.DataFrame:
+    """Date cells of a 1904 workbook, counted from 1904-01-01.
+
+    calamine misses the 1904 date system when xl/workbook.xml also holds an x14:workbookPr (as
+    Excel 2010 and later write it): it counts from 1900, and every date comes four years (1,462
+    days) early (calamine issue 706). So the text of each date cell is made again from its serial
+    number, read as a duration (null for other cells): the same text when calamine gets it right.
+    Times and durations (near the epoch) are then read as a clock by `_times`, as elsewhere.
+    """
+    columns = [c for c in frame.columns if frame[c].str.contains(_DATE).any()]
+    if not columns:
+        return frame
+    days = _reloaded(book, index, columns, "duration")
+    epoch = pl.lit(datetime(1904, 1, 1))
+    return frame.with_columns(
+        pl.when(pl.lit(days[c]).is_not_null())
+        .then(
+            _as_typed(
+                (epoch + pl.lit(days[c]))
+                .dt.to_string("%Y-%m-%d %H:%M:%S%.3f")
+                .str.replace(r"\.000$", "")
+            )
+        )
+        .otherwise(pl.col(c))
+        .alias(c)
+        for c in columns
+    )
 
 
 def _reloaded(book: _Book, index: int, columns: list[str], dtype: str) -> pl.DataFrame:

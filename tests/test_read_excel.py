@@ -228,26 +228,46 @@ def test_hundreds_of_sheets_are_named_a_few_and_counted(tmp_path):
         read_workbook(path, "Customers", IS_HEADER)
 
 
-def test_the_1904_date_system_gives_the_same_dates(tmp_path):
+# what Excel 2010 and later add to xl/workbook.xml; calamine then misses a 1904 date system
+X14_WORKBOOK_PR = (
+    b'<extLst><ext uri="{140A7094-0E35-4892-8432-C4D2E57EDEB5}" '
+    b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+    b'<x14:workbookPr defaultImageDpi="220"/></ext></extLst></workbook>'
+)
+
+
+def mac_workbook(path: Path, sheets: dict, saved_by: str) -> Path:
+    """A 1904 workbook as old Mac Excel saved it, or as Excel 2010 and later save it."""
+    workbook(path, sheets, date_1904=True)
+    if saved_by == "excel 2010":
+        rewrite(path, "xl/workbook.xml", lambda xml: xml.replace(b"</workbook>", X14_WORKBOOK_PR))
+    return path
+
+
+@pytest.mark.parametrize("saved_by", ["mac excel", "excel 2010"])
+def test_the_1904_date_system_gives_the_same_dates(tmp_path, saved_by):
     sheets = {"Customers": customers}
     plain = read_workbook(workbook(tmp_path / "1900.xlsx", sheets), None, IS_HEADER)
-    mac = read_workbook(workbook(tmp_path / "1904.xlsx", sheets, date_1904=True), None, IS_HEADER)
+    mac = read_workbook(mac_workbook(tmp_path / "1904.xlsx", sheets, saved_by), None, IS_HEADER)
     assert mac.frame["created_on"].to_list()[:2] == ["2024-03-01", "2024-03-02 13:45:10"]
     assert mac.frame.drop("created_on").equals(plain.frame.drop("created_on"))
     # a serial number keeps its meaning in its own workbook's system: 45352 is 2028 in 1904
     assert mac.frame["created_on"][2] == "2028-03-02"
 
 
-def test_times_and_durations_read_as_a_clock(tmp_path):
+@pytest.mark.parametrize("saved_by", [None, "mac excel", "excel 2010"])
+def test_times_and_durations_read_as_a_clock(tmp_path, saved_by):
     def times(ws, formats):
-        ws.write_row(0, 0, ["name", "at", "took"])
+        ws.write_row(0, 0, ["name", "at", "took", "on"])
         ws.write(1, 0, "Acme")
         ws.write_datetime(1, 1, dt.time(9, 30), formats["time"])
         ws.write_number(1, 2, 10.6320601851852, formats["duration"])
+        ws.write_datetime(1, 3, dt.datetime(1904, 1, 5, 6), formats["datetime"])
 
-    path = workbook(tmp_path / "times.xlsx", {"T": times})
+    path, sheets = tmp_path / "times.xlsx", {"T": times}
+    path = mac_workbook(path, sheets, saved_by) if saved_by else workbook(path, sheets)
     row = read_workbook(path, None, ANY_ROW).frame.row(0)
-    assert row == ("Acme", "09:30:00", "255:10:10", None, 2)
+    assert row == ("Acme", "09:30:00", "255:10:10", "1904-01-05 06:00:00", None, 2)
 
 
 def test_a_workbook_under_another_name_is_read(batch_xlsx, tmp_path):
