@@ -1,11 +1,11 @@
 """Workbooks to text columns: .xlsx, .xlsm, .xlsb, .xls and .ods, read through fastexcel (calamine).
 
 Every cell comes back as the text a person typed: text as written (`00789` stays `00789`), numbers
-as their shortest decimal that reads back as the same double, as Python's repr and Excel's General
-format show them (12345, 1200.5, 19.99, 41800000.01), dates as `YYYY-MM-DD` (a time part other
-than midnight is kept: `YYYY-MM-DD HH:MM:SS`), times and durations as `HH:MM:SS` (hours past 24
-for durations: `255:10:10`), booleans as TRUE/FALSE and error cells as their Excel text (`#N/A`,
-`#DIV/0!`...), never as empty cells. Dates follow the workbook's own date system, so 1904
+as their shortest decimal that reads back as the same double, as Python's repr writes them (12345,
+1200.5, 19.99, 41800000.01), dates as `YYYY-MM-DD` (a time part other than midnight is kept:
+`YYYY-MM-DD HH:MM:SS`), times and durations as `HH:MM:SS` (hours past 24 for durations:
+`255:10:10`), booleans as TRUE/FALSE and error cells as their Excel text (`#N/A`, `#DIV/0!`...),
+never as empty cells. Dates follow the workbook's own date system, so 1904
 workbooks (old Mac Excel) give the same dates (`_dates_1904`). Text cells that read exactly like
 `true`/`false` or a midnight timestamp are indistinguishable from typed cells here and are
 normalised the same way.
