@@ -286,18 +286,24 @@ def _serve(path: Path, memory_limit: int) -> None:
         for request in sys.stdin:
             verb, index, *flags = request.split()
             index = int(index)
-            if verb == "take":
-                reply("frame", cached[1] if cached and cached[0] == index else _text(book, index))
+            if verb == "take" and cached and cached[0] == index:
+                reply("frame", cached[1])
                 continue
             cached = None
             sheet = _load(book, index, dtypes="string")
-            if flags == ["1"] and sheet.visible != "visible":
-                reply("head", sheet.visible, 0, pl.DataFrame())
+            visible = sheet.visible
+            if flags == ["1"] and visible != "visible":
+                reply("head", visible, 0, pl.DataFrame())
                 continue
-            frame = _text(book, index, sheet)
+            frame = _text(sheet)
+            del sheet  # calamine's copy of the sheet goes before the sheet is read again
+            frame = _corrected(book, index, frame)
+            if verb == "take":
+                reply("frame", frame)
+                continue
             cached = (index, frame)
             first = _first_nonblank(frame)
-            reply("head", sheet.visible, first, frame.slice(first, HEADER_ROWS))
+            reply("head", visible, first, frame.slice(first, HEADER_ROWS))
     except _Refusal as e:
         reply("refused", str(e))
     except MemoryError:
@@ -427,9 +433,8 @@ def _problem(error: BaseException, sheet: str | None = None) -> str:
     )
 
 
-def _text(book: _Book, index: int, sheet=None) -> pl.DataFrame:
+def _text(sheet) -> pl.DataFrame:
     """The sheet's cells as text, one column per spreadsheet column (named by its letter)."""
-    sheet = sheet or _load(book, index, dtypes="string")
     letters = [_letter(c.absolute_index) for c in sheet.available_columns()]
     try:
         batch, errors = sheet.to_arrow_with_errors()
@@ -440,12 +445,19 @@ def _text(book: _Book, index: int, sheet=None) -> pl.DataFrame:
     frame = frame.with_columns(_as_typed(pl.col(c)) for c in frame.columns)
     if errors is not None:
         frame = _put(frame, _error_cells(errors.errors, letters))
+    return frame
+
+
+def _corrected(book: _Book, index: int, frame: pl.DataFrame) -> pl.DataFrame:
+    """The cells whose text from calamine is not what they hold, read again as what they are:
+    rounded numbers, dates of 1904 workbooks, times and durations. Each reading again parses
+    the whole sheet once more, so only the columns that show a need for it are read again."""
     frame = _numbers(book, index, frame)
     if book.date_1904:
         frame = _dates_1904(book, index, frame)
     near_epoch = [c for c in frame.columns if frame[c].str.contains(_NEAR_EPOCH).any()]
     if near_epoch:
-        frame = _put(frame, _times(book, index, near_epoch, letters))
+        frame = _put(frame, _times(book, index, near_epoch, frame.columns))
     return frame
 
 
@@ -473,27 +485,27 @@ def _numbers(book: _Book, index: int, frame: pl.DataFrame) -> pl.DataFrame:
     number = _reloaded(book, index, columns, "boolean")
     return frame.with_columns(
         pl.when(pl.col(c).str.contains(_ROUNDED) & pl.lit(number[c]).is_not_null())
-        .then(_as_shown(pl.lit(value[c])))
+        .then(pl.lit(_as_shown(value[c])))
         .otherwise(pl.col(c))
         .alias(c)
         for c in columns
     )
 
 
-def _as_shown(number: pl.Expr) -> pl.Expr:
-    """A double as its shortest decimal that reads back as the same double (polars' text, as
+def _as_shown(numbers: pl.Series) -> pl.Series:
+    """Doubles as their shortest decimal that reads back as the same double (polars' text, as
     Python's repr), written out in full: 1E+20 as 100000000000000000000, 1.5E-07 as 0.00000015,
     so an amount never comes with an exponent."""
-    parts = number.cast(pl.String).str.extract_groups(_FLOAT_TEXT).struct
-    whole = parts.field("whole")
-    digits = whole + parts.field("fraction").fill_null("")
-    significant = digits.str.strip_chars("0")
-    # where the decimal point goes, counted from the first significant digit
-    point = (
-        whole.str.len_chars().cast(pl.Int64)
-        + parts.field("exponent").cast(pl.Int64).fill_null(0)
-        - (digits.str.len_chars() - digits.str.strip_chars_start("0").str.len_chars())
+    parts = numbers.cast(pl.String).str.extract_groups(_FLOAT_TEXT).struct.unnest()
+    whole, digits = pl.col("whole"), pl.col("whole") + pl.col("fraction").fill_null("")
+    parts = parts.with_columns(
+        significant=digits.str.strip_chars("0"),
+        # where the decimal point goes, counted from the first significant digit
+        point=whole.str.len_chars().cast(pl.Int64)
+        + pl.col("exponent").cast(pl.Int64).fill_null(0)
+        - (digits.str.len_chars() - digits.str.strip_chars_start("0").str.len_chars()),
     )
+    significant, point = pl.col("significant"), pl.col("point")
     n = significant.str.len_chars().cast(pl.Int64)
     text = (
         pl.when(point <= 0)
@@ -502,7 +514,8 @@ def _as_shown(number: pl.Expr) -> pl.Expr:
         .then(significant.str.pad_end(point.clip(0), "0"))
         .otherwise(significant.str.head(point.clip(0)) + "." + significant.str.slice(point.clip(0)))
     )
-    return pl.when(significant == "").then(pl.lit("0")).otherwise(parts.field("sign") + text)
+    shown = pl.when(significant == "").then(pl.lit("0")).otherwise(pl.col("sign") + text)
+    return parts.select(shown).to_series()
 
 
 def _dates_1904(book: _Book, index: int, frame: pl.DataFrame) -> pl.DataFrame:
