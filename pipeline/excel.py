@@ -473,9 +473,9 @@ def _as_typed(cell: pl.Expr) -> pl.Expr:
 def _numbers(book: _Book, index: int, frame: pl.DataFrame) -> pl.DataFrame:
     """Number cells whose text calamine rounded or wrote out too long, as their shortest decimal.
 
-    calamine writes a number rounded to nine decimals (41800000.01, held as the double
-    41800000.0099999998, comes as 41800000.009999998) and a large one with every digit of its
-    double (123456789012345678 as 123456789012345696). Only the columns holding such text are
+    calamine writes a number rounded to nine decimals (41800000.01, held as a double a little
+    under it, comes as 41800000.009999998) and a large one with every digit of its double
+    (123456789012345678 as 123456789012345696). Only the columns holding such text are
     read again, as numbers and as booleans (null for a text cell: text typed the same way stays).
     """
     columns = [c for c in frame.columns if frame[c].str.contains(_ROUNDED).any()]
