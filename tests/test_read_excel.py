@@ -7,7 +7,13 @@ Workbooks are built here with xlsxwriter; the odd real ones come from the shared
 import datetime as dt
 import re
 import shutil
+import struct
+import subprocess
+import sys
 import time
+import zipfile
+import zlib
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -60,6 +66,23 @@ def workbook(path: Path, sheets: dict, date_1904: bool = False) -> Path:
         if fill:
             fill(ws, formats)
     wb.close()
+    return path
+
+
+def rewrite(path: Path, part: str, edit, keep_checksum: bool = False) -> Path:
+    """Change one part of a zip workbook with `edit(bytes) -> bytes`. With keep_checksum, the
+    part's old CRC-32 stays in the zip's headers, as when the file is changed in place."""
+    with zipfile.ZipFile(path) as archive:
+        parts = [(info, archive.read(info)) for info in archive.infolist()]
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for info, data in parts:
+            archive.writestr(info, edit(data) if info.filename == part else data)
+    if keep_checksum:
+        data = dict((info.filename, data) for info, data in parts)[part]
+        new, old = (struct.pack("<I", zlib.crc32(d)) for d in (edit(data), data))
+        raw = path.read_bytes()
+        assert raw.count(new) == 2  # the part's local header and its central directory entry
+        path.write_bytes(raw.replace(new, old))
     return path
 
 
@@ -144,26 +167,108 @@ def test_no_sheet_with_a_header_is_refused_naming_the_sheets_tried(tmp_path):
     assert read_workbook(path, "Data", IS_HEADER).frame.height == 3  # named: read, hidden or not
 
 
-def test_the_1904_date_system_gives_the_same_dates(tmp_path):
+NUMBERS = [  # a number cell, the text it reads as
+    (41800000.01, "41800000.01"),  # calamine: 41800000.009999998
+    (-41800000.01, "-41800000.01"),
+    (12345, "12345"),
+    (1200.5, "1200.5"),
+    (19.99, "19.99"),
+    (1 / 3, "0.3333333333333333"),  # calamine: 0.333333333
+    (0.000000123456, "0.000000123456"),  # calamine: 0.000000123
+    (1e20, "100000000000000000000"),  # never with an exponent
+    (1.5e-7, "0.00000015"),
+    (123456789012345678, "123456789012345700"),  # stored as 1.234567890123457E+17
+    (1.5e-10, "0"),  # nothing left within nine decimals: read as calamine rounds it
+]
+
+
+def test_numbers_read_as_their_shortest_decimal_and_text_as_typed(tmp_path):
+    def amounts(ws, formats):
+        ws.write_row(0, 0, ["name", "amount"])
+        for row, (number, _) in enumerate(NUMBERS, 1):
+            ws.write_row(row, 0, [f"n{row}", number])
+        ws.write_string(row + 1, 1, "41800000.009999998")  # text, in the same column
+        ws.write_string(row + 2, 1, "00789")
+
+    path = workbook(tmp_path / "amounts.xlsx", {"Amounts": amounts})
+    read = read_workbook(path, None, ANY_ROW).frame["amount"].to_list()
+    assert read == [text for _, text in NUMBERS] + ["41800000.009999998", "00789"]
+
+
+def test_a_large_amount_with_cents_is_imported_as_sent(tmp_path, onboard, db, reference_path):
+    def batch(ws, formats):
+        ws.write_row(0, 0, [*REQUIRED, "credit_limit", "tax_id"])
+        row = ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "postpaid", "EUR"]
+        ws.write_row(1, 0, [*row, 41800000.01, "CZ12345678"])
+
+    path = workbook(tmp_path / "large.xlsx", {"Customers": batch})
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert result.exit_code == 0, result.output
+    assert query(db, "SELECT credit_limit FROM customers") == [(Decimal("41800000.01"),)]
+    assert query(db, "SELECT count(*) FROM rejections") == [(0,)]
+
+
+def test_hundreds_of_sheets_are_named_a_few_and_counted(tmp_path):
+    def hidden(ws, formats):
+        instructions(ws, formats)
+        ws.hide()
+
+    sheets = {f"S{n}": instructions for n in range(1, 201)} | {f"H{n}": hidden for n in range(100)}
+    path = workbook(tmp_path / "many.xlsx", sheets)
+    started = time.perf_counter()
+    with pytest.raises(FileRefused) as refused:
+        read_workbook(path, None, IS_HEADER)
+    assert time.perf_counter() - started < 5
+    assert str(refused.value).endswith(
+        "(sheets tried: 'S1', 'S2', 'S3' and 197 more; "
+        "hidden sheets skipped: 'H0', 'H1', 'H2' and 97 more); "
+        "check the headers or name the sheet with --sheet"
+    )
+    assert len(str(refused.value)) < len(str(path)) + 250
+    with pytest.raises(FileRefused, match=r"the sheets are 'S1', 'S2', 'S3' and 297 more$"):
+        read_workbook(path, "Customers", IS_HEADER)
+
+
+# what Excel 2010 and later add to xl/workbook.xml; calamine then misses a 1904 date system
+X14_WORKBOOK_PR = (
+    b'<extLst><ext uri="{140A7094-0E35-4892-8432-C4D2E57EDEB5}" '
+    b'xmlns:x14="http://schemas.microsoft.com/office/spreadsheetml/2009/9/main">'
+    b'<x14:workbookPr defaultImageDpi="220"/></ext></extLst></workbook>'
+)
+
+
+def mac_workbook(path: Path, sheets: dict, saved_by: str) -> Path:
+    """A 1904 workbook as old Mac Excel saved it, or as Excel 2010 and later save it."""
+    workbook(path, sheets, date_1904=True)
+    if saved_by == "excel 2010":
+        rewrite(path, "xl/workbook.xml", lambda xml: xml.replace(b"</workbook>", X14_WORKBOOK_PR))
+    return path
+
+
+@pytest.mark.parametrize("saved_by", ["mac excel", "excel 2010"])
+def test_the_1904_date_system_gives_the_same_dates(tmp_path, saved_by):
     sheets = {"Customers": customers}
     plain = read_workbook(workbook(tmp_path / "1900.xlsx", sheets), None, IS_HEADER)
-    mac = read_workbook(workbook(tmp_path / "1904.xlsx", sheets, date_1904=True), None, IS_HEADER)
+    mac = read_workbook(mac_workbook(tmp_path / "1904.xlsx", sheets, saved_by), None, IS_HEADER)
     assert mac.frame["created_on"].to_list()[:2] == ["2024-03-01", "2024-03-02 13:45:10"]
     assert mac.frame.drop("created_on").equals(plain.frame.drop("created_on"))
     # a serial number keeps its meaning in its own workbook's system: 45352 is 2028 in 1904
     assert mac.frame["created_on"][2] == "2028-03-02"
 
 
-def test_times_and_durations_read_as_a_clock(tmp_path):
+@pytest.mark.parametrize("saved_by", [None, "mac excel", "excel 2010"])
+def test_times_and_durations_read_as_a_clock(tmp_path, saved_by):
     def times(ws, formats):
-        ws.write_row(0, 0, ["name", "at", "took"])
+        ws.write_row(0, 0, ["name", "at", "took", "on"])
         ws.write(1, 0, "Acme")
         ws.write_datetime(1, 1, dt.time(9, 30), formats["time"])
         ws.write_number(1, 2, 10.6320601851852, formats["duration"])
+        ws.write_datetime(1, 3, dt.datetime(1904, 1, 5, 6), formats["datetime"])
 
-    path = workbook(tmp_path / "times.xlsx", {"T": times})
+    path, sheets = tmp_path / "times.xlsx", {"T": times}
+    path = mac_workbook(path, sheets, saved_by) if saved_by else workbook(path, sheets)
     row = read_workbook(path, None, ANY_ROW).frame.row(0)
-    assert row == ("Acme", "09:30:00", "255:10:10", None, 2)
+    assert row == ("Acme", "09:30:00", "255:10:10", "1904-01-05 06:00:00", None, 2)
 
 
 def test_a_workbook_under_another_name_is_read(batch_xlsx, tmp_path):
@@ -179,15 +284,93 @@ def test_a_password_under_another_name_is_still_named(tmp_path):
         read_workbook(renamed, None, ANY_ROW)
 
 
-def test_a_stray_far_cell_is_refused_not_a_crash(tmp_path):
-    """One cell in A1 and one in XFD1048576 ask calamine for 512 GiB: the child dies, not us."""
-    path = tmp_path / "stray.xlsx"
+def stray(path: Path, row: int, column: int) -> Path:
+    """A small table, and one stray cell far below or right of it."""
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet()
-    ws.write(0, 0, "name")
-    ws.write(1_048_575, 16_383, "x")
+    ws.write_row(0, 0, list(REQUIRED))
+    ws.write_row(1, 0, ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "prepaid", "EUR"])
+    ws.write(row, column, "x")
     wb.close()
-    with pytest.raises(FileRefused, match=r"stray\.xlsx: reading the workbook needs more than"):
+    return path
+
+
+TOO_MUCH_MEMORY = (
+    r"reading the workbook needs more memory than allowed; "
+    r"delete stray cells far below or right of the table, or save the sheet as CSV$"
+)
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        (1_048_575, 16_383, TOO_MUCH_MEMORY),  # XFD1048576: calamine asks for 512 GiB
+        (1_048_575, 9, TOO_MUCH_MEMORY),  # J1048576: 320 MiB, far more than a 5 KB file needs
+        (
+            299_999,
+            9,
+            r"sheet 'Sheet1' spans 300,000 rows and 10 columns but is nearly empty; "
+            r"delete the stray cells far below or right of the table and save it again$",
+        ),
+    ],
+)
+def test_a_stray_far_cell_is_refused_quickly(tmp_path, row, column, reason):
+    path = stray(tmp_path / "stray.xlsx", row, column)
+    started = time.perf_counter()
+    with pytest.raises(FileRefused, match=rf"^{re.escape(str(path))}: {reason}"):
+        read_workbook(path, None, IS_HEADER)
+    assert time.perf_counter() - started < 3
+
+
+def test_a_stray_far_cell_takes_little_memory(tmp_path):
+    """Before the reader's memory was bounded, this 5 KB file took 1 GiB in the child."""
+    path = stray(tmp_path / "stray.xlsx", 1_048_575, 9)
+    script = (
+        "import resource, sys\n"
+        "from pipeline.excel import read_workbook\n"
+        "try:\n"
+        "    read_workbook(sys.argv[1], None, any)\n"
+        "except Exception:\n"
+        "    pass\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parents[1],
+    )
+    assert int(done.stdout) < 250 * 1024  # KiB: the child's own start takes about 100 MiB
+
+
+def test_a_part_that_fails_its_checksum_is_refused(batch_xlsx, tmp_path):
+    def edit(xml):  # in place, same length: 1200.5 becomes 9200.5
+        return xml.replace(b"<v>1200.5</v>", b"<v>9200.5</v>")
+
+    sheet = "xl/worksheets/sheet2.xml"
+    saved = rewrite(Path(shutil.copy(batch_xlsx, tmp_path / "saved.xlsx")), sheet, edit)
+    assert read_workbook(saved, None, IS_HEADER).frame["credit_limit"][0] == "9200.5"
+    rewrite(batch_xlsx, sheet, edit, keep_checksum=True)
+    message = (
+        r"batch\.xlsx: the workbook is damaged \(its part 'xl/worksheets/sheet2\.xml' fails its "
+        r"checksum\); open it in Excel and save it again$"
+    )
+    with pytest.raises(FileRefused, match=message):
+        read_workbook(batch_xlsx, None, IS_HEADER)
+
+
+@pytest.mark.parametrize(
+    ("name", "part"), [("date.ods", "content.xml"), ("issues.xlsb", "xl/worksheets/sheet1.bin")]
+)
+def test_other_zip_workbooks_are_checked_too(tmp_path, name, part):
+    path = rewrite(
+        Path(shutil.copy(CORPUS / name, tmp_path)),
+        part,
+        lambda data: data[:-1] + bytes([data[-1] ^ 1]),
+        keep_checksum=True,
+    )
+    with pytest.raises(FileRefused, match=rf"damaged \(its part '{re.escape(part)}' fails its"):
         read_workbook(path, None, ANY_ROW)
 
 
