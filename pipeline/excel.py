@@ -59,6 +59,7 @@ MEMORY_LIMIT = 4 << 30  # bytes of address space the reader may take beyond its 
 SHEET_MEMORY = 256 << 20  # bytes of address space loading a sheet may take, at least...
 SHEET_MEMORY_PER_BYTE = 64  # ...or this many per byte of the workbook's content, unpacked
 ROOMY_CELLS = 1 << 20  # a sheet of up to this many cells (rows x columns) is read however empty
+_SPARSE = "nearly empty"  # a sheet passed over when the header row is searched for
 
 _ERROR_TEXT = {
     "Div0": "#DIV/0!",
@@ -129,9 +130,12 @@ def _sheet_index(source: str, names: list[str], sheet: str | int) -> int:
 
 
 def _first_sheet_with_header(reader, source, names, is_header) -> tuple[int, int]:
-    tried, hidden, filled = [], [], 0
+    tried, hidden, sparse, filled = [], [], [], 0
     for index, name in enumerate(names):
         visible, first, head = reader.head(index, skip_hidden=True)
+        if visible == _SPARSE:
+            sparse.append(name)
+            continue
         if visible != "visible":
             hidden.append(name)
             continue
@@ -140,7 +144,7 @@ def _first_sheet_with_header(reader, source, names, is_header) -> tuple[int, int
             return index, header
         tried.append(name)
         filled += head.height > 0
-    if not filled and not hidden:
+    if not filled and not hidden and not sparse:
         raise FileRefused(
             source, "the workbook is empty: no sheet holds any cell; nothing to import"
         )
@@ -148,6 +152,12 @@ def _first_sheet_with_header(reader, source, names, is_header) -> tuple[int, int
         f"no sheet has a header row with the required columns in its first {HEADER_ROWS} rows "
         f"(sheets tried: {_some(tried) or 'none'}"
         + (f"; hidden sheets skipped: {_some(hidden)}" if hidden else "")
+        + (
+            f"; sheets skipped as nearly empty beside their size (stray cells far from the "
+            f"table?): {_some(sparse)}"
+            if sparse
+            else ""
+        )
         + "); check the headers or name the sheet with --sheet"
     )
     raise FileRefused(source, reason)
@@ -291,10 +301,16 @@ def _serve(path: Path, memory_limit: int) -> None:
                 continue
             cached = None
             sheet = _load(book, index, dtypes="string")
-            visible = sheet.visible
-            if flags == ["1"] and visible != "visible":
+            visible, searching = sheet.visible, flags == ["1"]
+            if searching and visible != "visible":
                 reply("head", visible, 0, pl.DataFrame())
                 continue
+            sparse = _sparse(book, sheet)
+            if sparse and searching:  # passed over, as hidden sheets are
+                reply("head", _SPARSE, 0, pl.DataFrame())
+                continue
+            if sparse:
+                raise _Refusal(sparse)
             frame = _text(sheet)
             del sheet  # calamine's copy of the sheet goes before the sheet is read again
             frame = _corrected(book, index, frame)
@@ -392,8 +408,7 @@ def _load(book: _Book, index: int, **options):
 
     Loading may take SHEET_MEMORY_PER_BYTE bytes of memory per byte of the workbook's content
     (real sheets take 2 to 3), at least SHEET_MEMORY: calamine aborts beyond that, and the file
-    is refused. A sheet that spans more cells than the workbook has bytes is mostly empty space:
-    it is refused before it is converted, which would take ten times as much again.
+    is refused. `_sparse` tells a sheet that is mostly empty space before it is converted.
     """
     name = book.reader.sheet_names[index]
     limit = resource.getrlimit(resource.RLIMIT_AS)
@@ -404,12 +419,18 @@ def _load(book: _Book, index: int, **options):
         raise _Refusal(_problem(e, name)) from None
     finally:
         resource.setrlimit(resource.RLIMIT_AS, limit)
-    if sheet.total_height * sheet.width > max(ROOMY_CELLS, book.size):
-        raise _Refusal(
-            f"sheet {name!r} spans {sheet.total_height:,} rows and {sheet.width:,} columns but is "
-            "nearly empty; delete the stray cells far below or right of the table and save it again"
-        )
     return sheet
+
+
+def _sparse(book: _Book, sheet) -> str | None:
+    """Why a sheet that spans more cells than the workbook has bytes is not read (it is mostly
+    empty space, and converting it would take ten times its loading), or None."""
+    if sheet.total_height * sheet.width <= max(ROOMY_CELLS, book.size):
+        return None
+    return (
+        f"sheet {sheet.name!r} spans {sheet.total_height:,} rows and {sheet.width:,} columns but "
+        "is nearly empty; delete the stray cells far below or right of the table and save it again"
+    )
 
 
 def _problem(error: BaseException, sheet: str | None = None) -> str:

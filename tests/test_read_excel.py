@@ -309,8 +309,10 @@ TOO_MUCH_MEMORY = (
         (
             299_999,
             9,
-            r"sheet 'Sheet1' spans 300,000 rows and 10 columns but is nearly empty; "
-            r"delete the stray cells far below or right of the table and save it again$",
+            r"no sheet has a header row with the required columns in its first 20 rows "
+            r"\(sheets tried: none; sheets skipped as nearly empty beside their size \(stray "
+            r"cells far from the table\?\): 'Sheet1'\); check the headers or name the sheet "
+            r"with --sheet$",
         ),
     ],
 )
@@ -320,6 +322,28 @@ def test_a_stray_far_cell_is_refused_quickly(tmp_path, row, column, reason):
     with pytest.raises(FileRefused, match=rf"^{re.escape(str(path))}: {reason}"):
         read_workbook(path, None, IS_HEADER)
     assert time.perf_counter() - started < 3
+
+
+def test_a_nearly_empty_sheet_named_is_refused_and_one_in_front_is_passed_over(tmp_path):
+    path = tmp_path / "two.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    notes = wb.add_worksheet("Notes")
+    notes.write(0, 0, "read me")
+    notes.write(299_999, 9, "x")
+    table = wb.add_worksheet("Customers")
+    table.write_row(0, 0, list(REQUIRED))
+    table.write_row(1, 0, ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "prepaid", "EUR"])
+    wb.close()
+
+    read = read_workbook(path, None, IS_HEADER)
+    assert read.frame["name"].to_list() == ["Acme"]
+    assert read.notes == ("sheet 'Customers' (2 of 2), header on row 1",)
+    with pytest.raises(
+        FileRefused,
+        match=r"sheet 'Notes' spans 300,000 rows and 10 columns but is nearly empty; delete the "
+        r"stray cells",
+    ):
+        read_workbook(path, "Notes", IS_HEADER)
 
 
 def test_a_stray_far_cell_takes_little_memory(tmp_path):
