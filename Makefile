@@ -24,9 +24,10 @@ demo: $(BIN)/onboard ## Import sample_data/ into ./onboarding.duckdb and print t
 test: $(BIN)/onboard ## Run the whole test suite
 	$(BIN)/pytest
 
-lint: $(BIN)/onboard ## Check style with ruff
+lint: $(BIN)/onboard ## Check style with ruff and types with mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(BIN)/onboard ## Format the code with ruff
 	$(BIN)/ruff format .

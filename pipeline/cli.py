@@ -48,14 +48,20 @@ format_option = click.option(
 
 
 class _Failure(click.ClickException):
-    """An error shown as one line, with its exit status."""
-
-    def __init__(self, message: str, exit_code: int):
-        super().__init__(message)
-        self.exit_code = exit_code
+    """An error shown as one line, with exit status 1."""
 
     def show(self, file=None) -> None:
         _warn(self.message, "error")
+
+
+class _UsageFailure(_Failure):
+    """An error shown as one line, with exit status 2."""
+
+    exit_code = 2
+
+
+def _failure(message: str, exit_code: int) -> _Failure:
+    return _UsageFailure(message) if exit_code == 2 else _Failure(message)
 
 
 class _Group(click.Group):
@@ -67,10 +73,10 @@ class _Group(click.Group):
         except OnboardError as e:
             if ctx.params.get("debug"):
                 raise
-            raise _Failure(str(e), e.exit_code) from e
+            raise _failure(str(e), e.exit_code) from e
         except click.UsageError as e:
             where = f" (see {e.ctx.command_path} --help)" if e.ctx else ""
-            raise _Failure(e.format_message() + where, e.exit_code) from e
+            raise _failure(e.format_message() + where, e.exit_code) from e
         except (click.ClickException, click.exceptions.Exit, click.Abort, SystemExit):
             raise
         except BrokenPipeError:
@@ -79,7 +85,7 @@ class _Group(click.Group):
             if ctx.params.get("debug"):
                 raise
             message = f"unexpected {type(e).__name__}: {e} (rerun with --debug for details)"
-            raise _Failure(message, 1) from e
+            raise _Failure(message) from e
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})

@@ -46,6 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from xml.etree import ElementTree
 
 import polars as pl
@@ -197,6 +198,8 @@ class _Reader:
             stderr=self.stderr,
             env=env,
         )
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.requests, self.replies = self.proc.stdin, self.proc.stdout
         try:
             self.sheet_names: list[str] = self._receive()[1]
         except BaseException:
@@ -213,7 +216,7 @@ class _Reader:
         if self.proc.poll() is None:
             self.proc.kill()
         self.proc.wait()
-        for stream in (self.proc.stdin, self.proc.stdout, self.stderr):
+        for stream in (self.requests, self.replies, self.stderr):
             stream.close()
 
     def head(self, index: int, skip_hidden: bool) -> tuple[str, int, pl.DataFrame]:
@@ -229,8 +232,8 @@ class _Reader:
 
     def _send(self, request: str) -> None:
         try:
-            self.proc.stdin.write(request.encode() + b"\n")
-            self.proc.stdin.flush()
+            self.requests.write(request.encode() + b"\n")
+            self.requests.flush()
         except BrokenPipeError:
             raise self._died() from None
 
@@ -242,7 +245,7 @@ class _Reader:
         return reply
 
     def _read(self, n: int) -> bytes:
-        fd, data = self.proc.stdout.fileno(), bytearray()
+        fd, data = self.replies.fileno(), bytearray()
         while len(data) < n:
             remaining = self.deadline - time.monotonic()
             if remaining <= 0 or not select.select([fd], [], [], remaining)[0]:
@@ -347,7 +350,7 @@ def _limit_address_space(extra: int) -> None:
 class _Book:
     """A workbook open in the child."""
 
-    reader: object  # fastexcel's ExcelReader
+    reader: Any  # fastexcel's ExcelReader
     size: int  # bytes of its content, unpacked: no sheet holds more cells than that
     date_1904: bool  # its xl/workbook.xml asks for the 1904 date system
 
@@ -461,7 +464,7 @@ def _text(sheet) -> pl.DataFrame:
         batch, errors = sheet.to_arrow_with_errors()
     except BaseException as e:
         raise _Refusal(_problem(e, sheet.name)) from None
-    frame = pl.from_arrow(batch)
+    frame = pl.DataFrame(batch)
     frame = frame.rename(dict(zip(frame.columns, letters, strict=True)))
     frame = frame.with_columns(_as_typed(pl.col(c)) for c in frame.columns)
     if errors is not None:
@@ -572,7 +575,7 @@ def _reloaded(book: _Book, index: int, columns: list[str], dtype: str) -> pl.Dat
     """Columns of a sheet (by letter) read again as `dtype`: null where a cell is not one."""
     sheet = _load(book, index, dtypes=dtype, use_columns=[_column_index(c) for c in columns])
     try:
-        frame = pl.from_arrow(sheet.to_arrow())
+        frame = pl.DataFrame(sheet.to_arrow())
     except BaseException as e:
         raise _Refusal(_problem(e, sheet.name)) from None
     return frame.rename(dict(zip(frame.columns, columns, strict=True)))

@@ -6,6 +6,7 @@ Everything is vectorized; the only Python loop over data is over the distinct ti
 """
 
 import datetime
+from typing import Any
 
 import polars as pl
 
@@ -32,7 +33,7 @@ def _days(n: pl.Expr | int) -> pl.Expr:
 def _by_kind(kind: pl.Expr, exprs: dict[str, pl.Expr]) -> pl.Expr:
     """Pick, per row, the expression of that row's kind (null for an unknown kind)."""
     (first, expr), *rest = exprs.items()
-    chain = pl.when(kind == first).then(expr)
+    chain: Any = pl.when(kind == first).then(expr)  # a Then, then a ChainedThen
     for name, expr in rest:
         chain = chain.when(kind == name).then(expr)
     return chain.otherwise(None)

@@ -7,7 +7,9 @@ the line to fix, before any batch is judged against it.
 import bisect
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
+from typing import NoReturn
 
 import polars as pl
 
@@ -47,7 +49,9 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
             f"{source}: arrays or tables nested too deeply to read; a reference needs two levels"
         ) from None
 
-    def fail(message: str, needle: re.Pattern | None = None, occurrence: int = 1, start: int = 1):
+    def fail(
+        message: str, needle: re.Pattern | None = None, occurrence: int = 1, start: int = 1
+    ) -> NoReturn:
         line = _line_of(text, needle, occurrence, start) if needle else None
         where = f"{source}:{line}" if line else source
         raise ReferenceFileError(f"{where}: {message}")
@@ -88,38 +92,46 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
             _key("customer_classes"),
         )
     lines = text.split("\n")
-    class_starts = [n for n, line in enumerate(lines, 1) if _CLASS_HEADER.match(line)]
+    found = [n for n, line in enumerate(lines, 1) if _CLASS_HEADER.match(line)]
     field_starts = [n for n, line in enumerate(lines, 1) if _FIELD_HEADER.match(line)]
-    if len(class_starts) != len(classes):  # not all written as [[customer_classes]] tables
+    # None: not all written as [[customer_classes]] tables, so their lines are not known
+    class_starts: list[int | None] = [*found]
+    if len(found) != len(classes):
         class_starts = [None] * len(classes)
     seen: set[str] = set()  # class names, casefolded
     parsed = []
-    for n, (entry, start) in enumerate(zip(classes, class_starts, strict=True)):
+    for n, (entry, class_start) in enumerate(zip(classes, class_starts, strict=True)):
         name = entry.get("name")
         if not isinstance(name, str) or not name.strip():
             fail("every customer class needs a name", _CLASS_HEADER, n + 1)
         for key in sorted(entry.keys() - _CLASS_KEYS):
-            fail(f"customer class {name!r}: unknown key {key!r}", _key(key), 1, start or 1)
+            fail(f"customer class {name!r}: unknown key {key!r}", _key(key), 1, class_start or 1)
         if name.strip().casefold() in seen:
-            again = (_quoted(name), 1, start) if start else (_quoted(name), 2)
+            again = (_quoted(name), 1, class_start) if class_start else (_quoted(name), 2)
             fail(f"customer class {name!r} is named twice", *again)
         seen.add(name.strip().casefold())
-        end = class_starts[n + 1] if start and n + 1 < len(classes) else len(lines) + 1
+        end = found[n + 1] if class_start and n + 1 < len(classes) else len(lines) + 1
         headers = (
             field_starts[
-                bisect.bisect_right(field_starts, start) : bisect.bisect_left(field_starts, end)
+                bisect.bisect_right(field_starts, class_start) : bisect.bisect_left(
+                    field_starts, end
+                )
             ]
-            if start
+            if class_start
             else []
         )
         parsed.append(
-            CustomerClass(name.strip(), _custom_fields(entry, name, fail, start, headers))
+            CustomerClass(name.strip(), _custom_fields(entry, name, fail, class_start, headers))
         )
     return Reference(tuple(currencies), tuple(models.values()), tuple(parsed), text)
 
 
 def _custom_fields(
-    entry: dict, class_name: str, fail, class_start: int | None, headers: list[int]
+    entry: dict,
+    class_name: str,
+    fail: Callable[..., NoReturn],
+    class_start: int | None,
+    headers: list[int],
 ) -> tuple[CustomField, ...]:
     """The class's custom fields; `headers` are the lines of its [[...custom_fields]] tables."""
     given = entry.get("custom_fields", [])
@@ -132,7 +144,7 @@ def _custom_fields(
             class_start or 1,
         )
     starts = headers if len(headers) == len(given) else [class_start or 1] * len(given)
-    fields = []
+    fields: list[CustomField] = []
     for field, start in zip(given, starts, strict=True):
         name = field.get("name")
         if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", name):

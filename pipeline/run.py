@@ -317,7 +317,7 @@ class _Background:
         the writing thread is the slower of the two."""
         if self.error:
             raise self.error
-        if self.thread:
+        if self.writer:
             self.queue.put(self.writer.prepare(*chunk))
 
     def close(self, raise_error: bool = True) -> None:
@@ -328,6 +328,7 @@ class _Background:
             raise self.error
 
     def _loop(self) -> None:
+        assert self.writer is not None
         while (chunk := self.queue.get()) is not None:
             if self.error:
                 continue  # drain: the caller stops at its next step
@@ -337,12 +338,6 @@ class _Background:
             except BaseException as e:  # handed to the caller
                 self.error = e
             self.seconds += time.perf_counter() - start
-
-
-def _name_keys(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
-    """Every record's name key and source_row (a streamed file: one pass over its names)."""
-    names = read.collect(pl.nth(columns.columns["name"]).alias("name"), pl.col(SOURCE_ROW))
-    return names.select(name_key=name_keys(clean_names(names["name"])), source_row=SOURCE_ROW)
 
 
 def _name_keys(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:

@@ -1,6 +1,7 @@
 """Typed rows to accepted customers and rejections, by the rules of `schemas/`."""
 
 from dataclasses import dataclass, replace
+from typing import Any
 
 import pandera.polars as pa
 import polars as pl
@@ -128,7 +129,7 @@ def _cells_in_error(
 def _breaks(rule: pl.Expr, cell: pl.Expr) -> pl.Expr:
     """Per row, does `cell` break that row's rule (one of CELL_TESTS)?"""
     (first, test), *rest = CELL_TESTS.items()
-    chain = pl.when(rule == first).then(test(cell))
+    chain: Any = pl.when(rule == first).then(test(cell))  # a Then, then a ChainedThen
     for code, test in rest:
         chain = chain.when(rule == code).then(test(cell))
     return chain.otherwise(False)

@@ -8,6 +8,7 @@ custom field is a column of its own, with its fields' checks.
 """
 
 from datetime import date
+from typing import Annotated
 
 import pandera.polars as pa
 import polars as pl
@@ -29,8 +30,8 @@ class Customer(pa.DataFrameModel):
     billing_period_timezone: str = pa.Field(nullable=True)
     balance_control: str = pa.Field(nullable=True)
     currency: str = pa.Field(nullable=True)
-    credit_limit: pl.Decimal(38, AMOUNT_SCALE) = pa.Field(nullable=True)
-    available_funds: pl.Decimal(38, AMOUNT_SCALE) = pa.Field(nullable=True)
+    credit_limit: Annotated[pl.Decimal, 38, AMOUNT_SCALE] = pa.Field(nullable=True)
+    available_funds: Annotated[pl.Decimal, 38, AMOUNT_SCALE] = pa.Field(nullable=True)
     created_on: date = pa.Field(nullable=True)
     extra_fields: str = pa.Field(nullable=True)
 
@@ -47,6 +48,7 @@ def customer_schema(ctx: Context, fields: list[str]) -> pa.DataFrameSchema:
     for rule in RULES.values():
         if isinstance(rule.check, Row):
             on = rule.check.on or rule.column
+            assert on is not None, rule.code
             checks[on].append(_check(rule.code, rule.check.passes(ctx)))
         elif isinstance(rule.check, Cells):
             ok = ~pl.any_horizontal(rule.check.breaks(cell) for cell in cells)

@@ -142,7 +142,7 @@ def _one_of(what: str, choices: Callable[[Reference], tuple[str, ...]]) -> Messa
     return message
 
 
-def _is_in(values) -> pl.Expr:
+def _is_in(values) -> pl.Series:
     return pl.Series(list(values), dtype=pl.String).implode()
 
 
