@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from helpers import CORPUS, HEADER, ROOT, SAMPLE, query  # noqa: F401 (tests import them here)
+from helpers import AS_OF, HEADER, SAMPLE, customer
 from pipeline.cli import cli
 from pipeline.reference import load_reference
 
@@ -46,3 +46,36 @@ def batch(tmp_path):
         return path
 
     return write
+
+
+@pytest.fixture
+def with_reference(onboard, reference_path):
+    """The sample reference stored in the test database."""
+    assert onboard("reference", "load", str(reference_path)).exit_code == 0
+
+
+@pytest.fixture
+def retry_batch(onboard, batch, reference_path):
+    """Batch 1: one good row, and rows blocked by GBP, by a business model, by both."""
+    path = batch(
+        customer("Ann Co"),
+        customer("Bob Co", currency="GBP", balance="postpaid", credit="100"),
+        customer("Cid Co", model="Satellite TV"),
+        customer("Dan Co", currency="GBP", period="Fortnightly"),
+        name="blocked.csv",
+    )
+    result = onboard("import", str(path), "--reference", str(reference_path), "--as-of", AS_OF)
+    assert "rows read 4: accepted 1, rejected 3" in result.stdout
+    return path
+
+
+@pytest.fixture
+def three_of_five_bad(batch):
+    return batch(
+        customer("Ann Co"),
+        customer("Bob Co", currency="GBP"),
+        customer("Cid Co"),
+        customer("Dan Co", model="Satellite TV"),
+        customer("Eve Co", period="Fortnightly", currency="GBP"),
+        name="mixed.csv",
+    )

@@ -3,9 +3,18 @@
 import csv
 import io
 import re
+from datetime import date
 from pathlib import Path
 
 import duckdb
+import polars as pl
+
+from pipeline.columns import map_columns
+from pipeline.parse import parse
+from pipeline.read import EXTRA
+from pipeline.validate import Validation, validate
+from schemas.rules import Context
+from schemas.vocabulary import STANDARD
 
 ROOT = Path(__file__).resolve().parent.parent
 SAMPLE = ROOT / "sample_data"
@@ -79,3 +88,63 @@ def reference_with(tmp_path: Path, currencies=(), business_models=()) -> Path:
     path = tmp_path / "reference-changed.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+def counts(db) -> tuple[int, int, int]:
+    """(customers, batches, rejections) stored."""
+    [row] = query(
+        db,
+        "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM batches), "
+        "(SELECT count(*) FROM rejections)",
+    )
+    return row
+
+
+# Rows checked without a file: map_columns -> parse -> validate
+
+AS_OF_DATE = date(2026, 11, 26)
+HEADERS_WITH_TAX_ID = (*STANDARD, "tax_id")
+GOOD_ROW = {
+    "name": "Acme Telecom",
+    "business_model": "Hosted IP PBX",
+    "customer_class": "Retail",
+    "billing_period": "Monthly",
+    "billing_period_timezone": "Europe/Prague",
+    "balance_control": "Postpaid",
+    "currency": "USD",
+    "credit_limit": "",
+    "available_funds": "",
+    "created_on": "",
+    "tax_id": "",
+}
+PREPAID = {"balance_control": "prepaid"}
+BUSINESS = {"customer_class": "Business"}
+
+
+def text_batch(rows: list[dict], headers=HEADERS_WITH_TAX_ID, first_row: int = 2) -> pl.DataFrame:
+    """Text columns named by `headers` (cells from GOOD_ROW unless a row overrides them), then
+    EXTRA when a row has cells beyond the header, then source_row, as `pipeline.read` gives."""
+    cells = {h: [row.get(h, GOOD_ROW.get(h, "")) for row in rows] for h in headers}
+    frame = pl.DataFrame(cells, schema=dict.fromkeys(headers, pl.String))
+    if any(EXTRA in row for row in rows):
+        frame = frame.with_columns(pl.Series(EXTRA, [row.get(EXTRA) for row in rows], pl.String))
+    rows_numbered = pl.int_range(first_row, first_row + len(rows), dtype=pl.Int64)
+    return frame.with_columns(rows_numbered.alias("source_row"))
+
+
+def check(
+    rows: list[dict], reference, existing=(), headers=HEADERS_WITH_TAX_ID, ambiguous=()
+) -> Validation:
+    """Map, parse and validate `rows` as one batch; `existing` are stored name keys, and
+    `ambiguous` keys that several stored customers share."""
+    columns = map_columns("batch.csv", list(headers), reference.custom_field_names)
+    typed = parse(text_batch(rows, headers), columns, reference, AS_OF_DATE)
+    names = {
+        "existing": pl.Series(list(existing), dtype=pl.String),
+        "ambiguous": pl.Series(list(ambiguous), dtype=pl.String),
+    }
+    return validate(typed, Context(reference, AS_OF_DATE, **names))
+
+
+def failures(result: Validation) -> list[tuple]:
+    return result.rejections.select("source_row", "rule", "column", "value").rows()

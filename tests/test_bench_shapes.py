@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from conftest import ROOT, query
+from helpers import ROOT, query
 
 _spec = importlib.util.spec_from_file_location("bench_generate", ROOT / "bench" / "generate.py")
 generate = importlib.util.module_from_spec(_spec)

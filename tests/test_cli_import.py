@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import SAMPLE, query
+from helpers import SAMPLE, query
 
 AS_OF = "2026-11-26"
 

@@ -1,6 +1,6 @@
 """`onboard reference load|show`: a checked reference stored in the database, replacing the last."""
 
-from conftest import query
+from helpers import query
 
 
 def test_load_stores_the_reference_and_show_prints_it(onboard, db, reference_path):

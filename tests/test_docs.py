@@ -5,7 +5,7 @@ import re
 import click
 import pytest
 
-from conftest import ROOT
+from helpers import ROOT
 from pipeline.cli import cli
 from schemas.rules import markdown_table
 

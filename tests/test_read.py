@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from conftest import HEADER, query
+from helpers import HEADER, query
 from pipeline.errors import FileRefused
 from pipeline.options import RunOptions
 from pipeline.read import read_batch

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import xlsxwriter
 
-from conftest import CORPUS, query
+from helpers import CORPUS, query
 from pipeline import excel
 from pipeline.columns import header_matcher
 from pipeline.errors import FileRefused

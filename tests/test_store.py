@@ -2,7 +2,7 @@
 
 import pytest
 
-from conftest import query
+from helpers import query
 from pipeline import store
 
 CONTRACT = {
