@@ -243,6 +243,8 @@ def _read_text(
 
     size = _size(data)
     if size > STREAM_BYTES or _records_in(data) * (header_fields + 1) > max(size, STREAM_CELLS):
+        if size <= STREAM_BYTES and not options.encoding and not _utf8(data):
+            data, encoding = _legacy(data, source, temporary)  # as when read whole, below
         layout = _Layout(source, delimiter, header_fields, start, skip)
         return _streamed(data, layout, [cell.strip() for cell in first], notes())
     if _holds_nul(data):
@@ -252,9 +254,7 @@ def _read_text(
     except _NotUtf8:
         if options.encoding:
             raise FileRefused(source, f"the file is not {options.encoding} text") from None
-        raw = data if isinstance(data, bytes) else data.read_bytes()  # read once for both
-        encoding = _legacy_encoding(raw)  # not UTF-8: a legacy single-byte file
-        data = _transcode(raw, encoding, source, temporary)
+        data, encoding = _legacy(data, source, temporary)
         grid = _read_grid(data, source, delimiter, header_fields, skip, skip)
     result = _from_grid(grid, source, header_fields=header_fields)
     frame = _unguard_formulas(result.frame, unique_names(result.headers))
@@ -422,9 +422,25 @@ def _size(data: Path | bytes) -> int:
     return len(data) if isinstance(data, bytes) else data.stat().st_size
 
 
-def _legacy_encoding(raw: bytes) -> str:
-    """Windows-1252 when every byte is defined there (what Windows desktops write), else Latin-1."""
-    return "windows-1252" if _decodes(raw, "windows-1252") else "latin-1"
+def _legacy(data: Path | bytes, source: str, temporary) -> tuple[Path | bytes, str]:
+    """A file that is not UTF-8 as a legacy single-byte one, transcoded, and its encoding:
+    Windows-1252 when every byte is defined there (what Windows desktops write), else Latin-1."""
+    raw = data if isinstance(data, bytes) else data.read_bytes()  # read once for both
+    encoding = "windows-1252" if _decodes(raw, "windows-1252") else "latin-1"
+    return _transcode(raw, encoding, source, temporary), encoding
+
+
+def _utf8(data: Path | bytes) -> bool:
+    """Is `data` UTF-8 text? Told block by block: no more of it is held in memory."""
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    with data.open("rb") if isinstance(data, Path) else io.BytesIO(data) as f:
+        try:
+            for block in iter(lambda: f.read(READ_BLOCK), b""):
+                decode(block)
+            decode(b"", True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:

@@ -101,18 +101,46 @@ def test_a_utf16_gzip_flood_is_transcoded_block_by_block(tmp_path, db, run_impor
     ]
 
 
-def test_a_plain_flood_of_blank_lines_is_read_in_pieces_not_parsed(tmp_path):
+def test_a_plain_flood_of_blank_lines_is_read_in_pieces_not_parsed(tmp_path, monkeypatch):
     """A small file of blank lines would make a grid of millions of rows: it is streamed, and
-    its blank blocks are counted without polars parsing them."""
+    its blocks of blank lines are counted without polars parsing them."""
+    parsed, read_grid = [], pipeline.read._read_grid
+
+    def spy(*args, **kwargs):
+        grid = read_grid(*args, **kwargs)
+        parsed.append(grid.height)
+        return grid
+
+    monkeypatch.setattr(pipeline.read, "_read_grid", spy)
     path = tmp_path / "flood.csv"
     path.write_text(f"{HEADER}\n{row('Ann Co')}\n" + " \n,,\n" * 1_000_000 + row("Bob Co"))
     read = read_batch(path, RunOptions(as_of=None))
     assert read.frame is None  # streamed
     chunks = list(read.chunks())
+    assert sum(parsed) < 200_000  # rows parsed: only where the flood starts and ends
     assert sum(blank for _, blank in chunks) == 2_000_000
     assert pl.concat(c for c, _ in chunks).select("name", "source_row").rows() == [
         ("Ann Co", 2),
         ("Bob Co", 2_000_003),
+    ]
+
+
+def test_a_file_of_many_short_lines_in_windows_1252_reads_as_when_read_whole(
+    tmp_path, db, run_import, monkeypatch
+):
+    """Streamed because its cells outnumber its bytes, it still has its encoding told from all
+    of its bytes, as a file read whole does (a large file must be UTF-8 or name --encoding)."""
+    monkeypatch.setattr(pipeline.read, "STREAM_CELLS", 0)
+    text = f"{HEADER}\r\n{row('Café Müller')}\r\n" + ",\r\n" * 1000 + row("Señora Peña")
+    path = tmp_path / "b.csv"
+    path.write_bytes(text.encode("cp1252"))
+    assert read_batch(path, RunOptions(as_of=None)).frame is None  # streamed
+    result, summary = run_import(path)
+    assert (summary["rows_accepted"], summary["blank_rows"]) == (2, 1000), result.output
+    assert "encoding windows-1252" in summary["notes"]
+    assert query(db, "SELECT name FROM customers ORDER BY source_row") == [
+        ("Café Müller",),
+        ("Señora Peña",),
     ]
 
 
