@@ -111,7 +111,7 @@ class ReadResult:
                 if records is not None
             )
         except pl.exceptions.ComputeError as e:
-            raise FileRefused(self.source, _NOT_UTF8 if _utf8_error(e) else _problem(e)) from None
+            raise _scan_refusal(self.source, e) from None
 
 
 def expand_paths(paths) -> list[Path]:
@@ -232,9 +232,7 @@ def _read_text(
         delimiter = options.delimiter or _detect_delimiter(text)
         first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     except csv.Error:  # a carriage return alone inside the header row
-        raise FileRefused(
-            source, "the header row holds a stray line break; save it again"
-        ) from None
+        raise FileRefused(source, "the header row holds a stray line break") from None
     header_fields = len(first)
     skip = head.count(b"\n", 0, start)
 
@@ -306,7 +304,10 @@ def _streamed(data: Path | bytes, layout: _Layout, headers: list[str], notes: tu
                 yield grid.filter(pl.col(_POSITION) > layout.skip), blank
 
     cells = [f"c{i}" for i in range(layout.header_fields)]
-    empty = _valueless((grid for grid, _ in grids(lazy=True) if grid is not None), cells, headers)
+    try:
+        empty = _valueless((g for g, _ in grids(lazy=True) if g is not None), cells, headers)
+    except pl.exceptions.ComputeError as e:
+        raise _scan_refusal(layout.source, e) from None
     headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
     names, fields = unique_names(headers), layout.header_fields - len(empty)
 
@@ -538,6 +539,11 @@ def _csv(data, source, delimiter, width, first, skip, truncate=False) -> pl.Data
 
 def _utf8_error(error: Exception) -> bool:
     return "invalid utf-8" in str(error).lower()
+
+
+def _scan_refusal(source: str, error: Exception) -> FileRefused:
+    """Why a streamed file's lazily read pieces cannot be read, said for the sender."""
+    return FileRefused(source, _NOT_UTF8 if _utf8_error(error) else _problem(error))
 
 
 def _problem(error: Exception) -> str:

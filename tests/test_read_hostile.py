@@ -203,6 +203,16 @@ def test_a_nul_byte_past_the_first_64_kib_refuses_the_file(
     assert_refused(result, path, db, "the file holds NUL bytes")
 
 
+def test_a_streamed_file_not_utf8_is_refused_also_when_its_unnamed_columns_are_looked_at(
+    tmp_path, db, onboard, reference_path, monkeypatch
+):
+    monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
+    path = tmp_path / "b.csv"
+    path.write_bytes(f"{HEADER},\n{row('Café Co')},\n".encode("cp1252"))
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert_refused(result, path, db, "the file is not UTF-8 text; pass --encoding")
+
+
 # blank lines above the header row
 
 
