@@ -185,7 +185,8 @@ def _gunzip(path: Path, source: str, text) -> None:
 
 def _temporary_file(temporary: contextlib.ExitStack):
     """A new temporary file (deleted when closed, or dropped), closed with `temporary`."""
-    return temporary.enter_context(_spill(tempfile.NamedTemporaryFile, suffix=".csv"))
+    file = _spill(tempfile.NamedTemporaryFile, prefix="onboard-", suffix=".csv")
+    return temporary.enter_context(file)
 
 
 def _spill(write, *args, **kwargs):
