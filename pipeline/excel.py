@@ -52,8 +52,9 @@ from xml.etree import ElementTree
 import polars as pl
 
 from pipeline.errors import FileRefused
-from pipeline.read import WORKBOOK_EXTENSIONS, ReadResult, _from_grid, blank_cell
+from pipeline.grid import ReadResult, blank_cell, from_grid
 
+WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 HEADER_ROWS = 20  # rows searched for the header, from the first non-blank one
 TIME_LIMIT = 60.0  # seconds a workbook may take to read
 MEMORY_LIMIT = 4 << 30  # bytes of address space the reader may take beyond its own start
@@ -112,7 +113,7 @@ def read_workbook(
         grid = reader.take(index).slice(header)
     filled = grid.select((~blank_cell(pl.all())).any()).row(0)  # blank columns (beside titles) go
     grid = grid.select(c for c, kept in zip(grid.columns, filled, strict=True) if kept)
-    result = _from_grid(grid, source, header_row=header + 1)
+    result = from_grid(grid, source, header_row=header + 1)
     note = f"sheet {names[index]!r} ({index + 1} of {len(names)}), header on row {header + 1}"
     return replace(result, notes=(note,))
 

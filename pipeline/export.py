@@ -15,8 +15,8 @@ import polars as pl
 from pipeline import store
 from pipeline.errors import UsageError
 from pipeline.fixfile import guarded, is_reasons, mark
-from pipeline.read import SOURCE_ROW, stored_cells, unique_names
-from schemas.vocabulary import header_key
+from pipeline.grid import stored_cells, unique_names
+from schemas.vocabulary import SOURCE_ROW, header_key
 
 ERRORS = "errors"  # the reasons column, while the rows are put together
 XLSX_CELL = 32_767  # characters a workbook cell holds

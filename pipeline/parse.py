@@ -14,8 +14,8 @@ import dateutil.parser
 import polars as pl
 
 from pipeline.columns import ColumnMap, blank_to_null
+from pipeline.grid import EXTRA
 from pipeline.names import clean_names, name_keys
-from pipeline.read import EXTRA
 from schemas.reference import Reference
 from schemas.vocabulary import (
     AMOUNT_SCALE,

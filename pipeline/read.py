@@ -5,74 +5,62 @@ reads) and returns the file's records as String columns, one per header in file 
 `source_row`, the row number a person sees in a spreadsheet (the header is row 1 of a CSV file).
 Rows that are entirely blank are not records: they are dropped and counted. A CSV row with more
 fields than the header keeps its extra cells in `EXTRA` (rule `malformed_row`).
+
+Memory stays bounded whatever the file holds: large text files are read piece by piece, a gzip
+file is decompressed block by block into a temporary file first, and a flood of blank lines is
+counted, not parsed (polars gives every line a row of cells, about 16 bytes a cell).
 """
 
 import codecs
+import contextlib
 import csv
 import gzip
 import io
+import mmap
+import re
+import tempfile
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import polars as pl
 
-from pipeline.errors import FileRefused
-from pipeline.fixfile import marked_batch, unguard_text, unguarded
+from pipeline.errors import FileRefused, OnboardError
+from pipeline.excel import WORKBOOK_EXTENSIONS, read_workbook
+from pipeline.fixfile import marked_batch, unguard_text
+from pipeline.grid import (
+    CHUNK_ROWS,
+    MORE,
+    POSITION,
+    Prepare,
+    ReadResult,
+    from_grid,
+    records,
+    unguard_formulas,
+    unique_names,
+    valueless,
+)
 from pipeline.options import DELIMITERS, RunOptions
 
-SOURCE_ROW = "source_row"
-EXTRA = "__extra__"  # text of the cells beyond the header's last column
-WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
 MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
 STREAM_BYTES = 256 << 20  # text files larger than this are imported in chunks
-CHUNK_ROWS = 250_000  # rows checked and written at a time
-STREAM_EXTRA_FIELDS = 8  # room for rows longer than the header in a streamed file
-_POSITION = "__position__"  # a record's 0-based line in the grid
+STREAM_CELLS = 4 << 20  # and files with more cells (rows x columns) than this and than bytes:
+# a grid takes 16 bytes a cell, so read whole, a small file of blank lines would take gigabytes
+EXTRA_FIELDS = 8  # cells kept of a row longer than the header; a longer one is marked, not cut
+# A gzip file is refused when it expands to more text than this: 4 GiB is some 40 million rows,
+# four times the largest batch measured (README, Performance), and all a temporary folder needs.
+GUNZIP_LIMIT = 4 << 30
+READ_BLOCK = 256 << 10  # bytes read at a time when decompressing or reading a large file
+MAX_PIECE = 64 << 20  # a large file is parsed in pieces of about this size (or CHUNK_ROWS lines)
 _SNIFF = 64 * 1024
+_SPACES = b" \t\r\n"  # with the delimiter, what a blank line holds
+# blank lines above the header row (the delimiter still unknown: any of them)
+_LEADING_BLANK_LINES = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r,;|]*\n)*")
+_NUL = "the file holds NUL bytes: it is binary, not a CSV file"
+_NOT_UTF8 = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
 _ZIP, _OLE2, _GZIP = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x1f\x8b"
-
-
-@dataclass(frozen=True)
-class ReadResult:
-    """A file's records: all in `frame`, or (large text files) streamed by `chunks()`."""
-
-    frame: pl.DataFrame | None  # data columns (unique names), EXTRA, source_row; None: streamed
-    headers: list[str]  # the header cells as written, one per data column
-    blank_rows: int  # blank records dropped (streamed files: counted by `chunks()`)
-    notes: tuple[str, ...] = ()  # how the file was read (sheet, encoding, delimiter...)
-    delimiter: str | None = None  # text files only
-    scan: Callable[[], pl.LazyFrame] | None = None  # streamed files: all records, blanks too
-    source: str = ""
-    fix_file: bool = False  # a CSV fix file: its formula-like cells carry a `'` to take off
-
-    def chunks(self) -> Iterator[tuple[pl.DataFrame, int]]:
-        """The records in order, in chunks of at most CHUNK_ROWS: (records, blank rows dropped)."""
-        if self.scan is None:
-            for offset in range(0, max(self.frame.height, 1), CHUNK_ROWS):
-                yield self.frame.slice(offset, CHUNK_ROWS), self.blank_rows if not offset else 0
-            return
-        names = unique_names(self.headers)
-        try:
-            for batch in self.scan().collect_batches(chunk_size=CHUNK_ROWS):
-                kept, blank = _drop_blank(batch, names)
-                yield _unguard_formulas(kept, names) if self.fix_file else kept, blank
-        except pl.exceptions.ComputeError as e:
-            raise _stream_refusal(self.source, e) from None
-
-    def collect(self, *exprs: pl.Expr) -> pl.DataFrame:
-        """`exprs` over every record, blank ones too, in one pass: over `frame`, or over a
-        streamed file with a fix file's formula guard taken off, as `chunks()` does."""
-        if self.scan is None:
-            return self.frame.select(*exprs)
-        names = unique_names(self.headers) if self.fix_file else []
-        try:
-            cells = self.scan().with_columns(unguarded(pl.col(n)) for n in names)
-            return cells.select(*exprs).collect(engine="streaming")
-        except pl.exceptions.ComputeError as e:
-            raise _stream_refusal(self.source, e) from None
 
 
 def expand_paths(paths) -> list[Path]:
@@ -106,118 +94,274 @@ def read_batch(path: str | Path, options: RunOptions, is_header=None) -> ReadRes
         raise FileRefused(source, "no such file")
     with path.open("rb") as f:
         head = f.read(_SNIFF)
-    if not head.strip():
-        raise FileRefused(source, "the file is empty; nothing to import")
     if head.startswith((_ZIP, _OLE2)):
-        from pipeline.excel import read_workbook
-
         return read_workbook(path, options.sheet, is_header or (lambda cells: any(cells)))
-    if head.startswith(_GZIP):
-        data = _gunzip(path)
-        if data.startswith((_ZIP, _OLE2)):
-            raise FileRefused(source, "a compressed workbook; send the workbook itself")
-        return _read_text(data, data[:_SNIFF], source, options, compressed=True)
-    return _read_text(path, head, source, options)
+    with contextlib.ExitStack() as temporary:  # the files the result reads, if any: kept below
+        if head.startswith(_GZIP):
+            text = _temporary_file(temporary)
+            _gunzip(path, source, text)
+            head = text.read(_SNIFF)
+            if head.startswith((_ZIP, _OLE2)):
+                raise FileRefused(source, "a compressed workbook; send the workbook itself")
+            result = _read_text(Path(text.name), head, source, options, temporary, compressed=True)
+        else:
+            result = _read_text(path, head, source, options, temporary)
+        return replace(result, temporary=temporary.pop_all())  # `scan` may read them later
 
 
-def _gunzip(path: Path) -> bytes:
+def _gunzip(path: Path, source: str, text) -> None:
+    """Decompress a gzip file block by block into the file `text`, left at its start; refused
+    when it expands beyond GUNZIP_LIMIT, before it fills the disk."""
+    size = 0
     try:
         with gzip.open(path, "rb") as f:
-            return f.read()
+            for block in iter(lambda: f.read(READ_BLOCK), b""):
+                size += len(block)
+                if size > GUNZIP_LIMIT:
+                    raise FileRefused(
+                        source,
+                        f"the gzip file expands to more than {GUNZIP_LIMIT >> 20:,} MiB of text; "
+                        "split it into smaller batches",
+                    )
+                _spill(text.write, block)
     except (OSError, EOFError, zlib.error) as e:
-        raise FileRefused(str(path), f"not a readable gzip file ({e})") from None
+        raise FileRefused(source, f"not a readable gzip file ({e})") from None
+    _spill(text.flush)
+    text.seek(0)
+
+
+def _temporary_file(temporary: contextlib.ExitStack):
+    """A new temporary file (deleted when closed, or dropped), closed with `temporary`."""
+    file = _spill(tempfile.NamedTemporaryFile, prefix="onboard-", suffix=".csv")
+    return temporary.enter_context(file)
+
+
+def _spill(write, *args, **kwargs):
+    """`write(...)` to the temporary folder: a full disk stops the batch (exit 1), and does not
+    refuse the file, which is not at fault."""
+    try:
+        return write(*args, **kwargs)
+    except OSError as e:
+        raise OnboardError(
+            f"cannot write the file's text into {tempfile.gettempdir()} ({e.strerror}); "
+            "free some space there or set TMPDIR to a folder with room"
+        ) from None
 
 
 def _read_text(
-    data: Path | bytes, head: bytes, source: str, options: RunOptions, compressed=False
+    data: Path | bytes,
+    head: bytes,
+    source: str,
+    options: RunOptions,
+    temporary: contextlib.ExitStack,
+    compressed=False,
 ) -> ReadResult:
-    """A text file (`data`, whose first bytes are `head`) as records."""
+    """A text file (`data`, whose first bytes are `head`) as records; a large file in another
+    encoding than UTF-8 is transcoded into a temporary file, entered in `temporary`."""
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
     encoding = options.encoding or ("utf-16" if utf16 else "utf-8")
     if codecs.lookup(encoding).name != "utf-8":
-        data = _transcode(data, encoding, source)
-        head = data[:_SNIFF]
+        data = _transcode(data, encoding, source, temporary)
+        head = _head(data)
     elif b"\x00" in head:
-        raise FileRefused(source, "the file holds NUL bytes: it is binary, not a CSV file")
-    text = head.decode("utf-8", errors="replace").removeprefix("\ufeff")
-    if "\n" not in text and "\r" not in text and _size(data) > MAX_LINE:
+        raise FileRefused(source, _NUL)
+    if b"\n" not in head and b"\r" not in head and _size(data) > MAX_LINE:
         raise FileRefused(source, "no line break in the first MiB: not a CSV file")
-    if "\n" not in text and "\r" in text:  # old Mac line ends (CR alone): made LF
+    if b"\n" not in head and b"\r" in head:  # old Mac line ends (CR alone): made LF
         data = (data if isinstance(data, bytes) else data.read_bytes()).replace(b"\r", b"\n")
-        text = text.replace("\r", "\n")
-    delimiter = options.delimiter or _detect_delimiter(text)
-    header_fields = len(next(csv.reader(io.StringIO(text), delimiter=delimiter), []))
+        head = head.replace(b"\r", b"\n")
+    blank_lines = _LEADING_BLANK_LINES.match(head)  # always: it matches the empty start
+    start = blank_lines.end() if blank_lines else 0  # the header row: the first line not blank
+    if not head[start:].strip():
+        if _size(data) > len(head):
+            raise FileRefused(source, "the first 64 KiB hold only blank lines, no header row")
+        raise FileRefused(source, "the file is empty; nothing to import")
+    text = head[start:].decode("utf-8", errors="replace").removeprefix("\ufeff")
+    try:
+        delimiter = options.delimiter or _detect_delimiter(text)
+        first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
+    except csv.Error:  # a carriage return alone inside the header row
+        raise FileRefused(source, "the header row holds a stray line break") from None
+    header_fields = len(first)
+    skip = head.count(b"\n", 0, start)
 
     def notes() -> tuple[str, ...]:
         return ("gzip",) * compressed + (f"encoding {encoding}", f"delimiter {_NAMES[delimiter]}")
 
-    if isinstance(data, Path) and data.stat().st_size > STREAM_BYTES:
-        return _streamed(data, source, text, delimiter, header_fields, notes())
+    size = _size(data)
+    if size > STREAM_BYTES or _records_in(data) * (header_fields + 1) > max(size, STREAM_CELLS):
+        if size <= STREAM_BYTES and not options.encoding and not _utf8(data):
+            data, encoding = _legacy(data, source, temporary)  # as when read whole, below
+        layout = _Layout(source, delimiter, header_fields, start, skip)
+        return _streamed(data, layout, [cell.strip() for cell in first], notes())
+    if _holds_nul(data):
+        raise FileRefused(source, _NUL)
     try:
-        grid = _read_grid(data, source, delimiter, header_fields)
+        grid = _read_grid(data, source, delimiter, header_fields, skip, skip)
     except _NotUtf8:
         if options.encoding:
             raise FileRefused(source, f"the file is not {options.encoding} text") from None
-        raw = data if isinstance(data, bytes) else data.read_bytes()  # read once for both
-        encoding = _legacy_encoding(raw)  # not UTF-8: a legacy single-byte file
-        grid = _read_grid(_transcode(raw, encoding, source), source, delimiter, header_fields)
-    result = _from_grid(grid, source, header_fields=header_fields)
+        data, encoding = _legacy(data, source, temporary)
+        grid = _read_grid(data, source, delimiter, header_fields, skip, skip)
+    result = from_grid(grid, source, header_fields=header_fields)
     if marked_batch(result.headers) is not None:
         result = _unguard_fix_file(result)
     return replace(result, notes=notes(), delimiter=delimiter)
 
 
-def _streamed(
-    path: Path, source: str, text: str, delimiter: str, header_fields: int, notes: tuple
-) -> ReadResult:
-    """A large UTF-8 file, read in chunks when imported (bounded memory)."""
-    first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
-    headers = [cell.strip() for cell in first]
+@dataclass(frozen=True)
+class _Layout:
+    """Where a text file's header row is and how its lines split."""
+
+    source: str
+    delimiter: str
+    header_fields: int  # fields of the header row
+    start: int  # byte offset of the header row (blank lines above it are left out)
+    skip: int  # lines above it
+
+
+def _streamed(data: Path | bytes, layout: _Layout, headers: list[str], notes: tuple) -> ReadResult:
+    """A large UTF-8 file (or one of very many short lines), read piece by piece when imported:
+    memory stays bounded."""
+    if not any(headers):
+        raise FileRefused(layout.source, "the first row is blank: it must hold the column headers")
     fix_file = marked_batch(headers) is not None
     headers = [unguard_text(h) for h in headers] if fix_file else headers
-    if not any(headers):
-        raise FileRefused(source, "the first row is blank: it must hold the column headers")
-    width = header_fields + STREAM_EXTRA_FIELDS
 
-    def records() -> pl.LazyFrame:
-        grid = pl.scan_csv(
-            path,
-            has_header=False,
-            schema={f"c{i}": pl.String for i in range(width)},
-            separator=delimiter,
-            missing_columns="insert",
-            row_index_name=_POSITION,
-        )
-        return grid.filter(pl.col(_POSITION) > 0)
+    spans = list(_pieces(data, layout))  # one pass now: a NUL refuses the file at once
 
-    cells = [f"c{i}" for i in range(header_fields)]
-    try:  # a pass over the file only when a header cell is empty
-        empty = _valueless(records(), cells, headers)
+    def grids(lazy=False) -> Iterator[tuple[pl.DataFrame | pl.LazyFrame | None, int]]:
+        """Each piece's cells below the header row, with the blank lines left out before it;
+        `lazy`: as lazy frames whose unused columns polars need not parse, rows not marked."""
+        position = layout.skip
+        with data.open("rb") if isinstance(data, Path) else io.BytesIO(data) as f:
+            for start, end, blank in spans:
+                position += blank
+                if start == end:
+                    yield None, blank
+                    continue
+                f.seek(start)
+                piece = f.read(end - start)
+                grid: pl.DataFrame | pl.LazyFrame
+                if lazy:
+                    grid, rows = _scan_grid(piece, layout, position), _records_in(piece)
+                else:
+                    try:
+                        grid = _read_grid(
+                            piece, layout.source, layout.delimiter, layout.header_fields, position
+                        )
+                    except _NotUtf8:
+                        raise FileRefused(layout.source, _NOT_UTF8) from None
+                    rows = grid.height
+                position += rows
+                yield grid.filter(pl.col(POSITION) > layout.skip), blank
+
+    cells = [f"c{i}" for i in range(layout.header_fields)]
+    try:
+        lazy = (g for g, _ in grids(lazy=True) if isinstance(g, pl.LazyFrame))
+        empty = valueless(lazy, cells, headers)
     except pl.exceptions.ComputeError as e:
-        raise _stream_refusal(source, e) from None
+        raise _scan_refusal(layout.source, e) from None
     headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
+    names, fields = unique_names(headers), layout.header_fields - len(empty)
 
-    def scan() -> pl.LazyFrame:
-        kept = records().drop(empty)
-        return _records(kept, unique_names(headers), header_fields - len(empty))
+    def pieces() -> Iterator[tuple[pl.DataFrame | None, int]]:
+        for grid, blank in grids():
+            assert not isinstance(grid, pl.LazyFrame)
+            yield None if grid is None else records(grid.drop(empty), names, fields), blank
+
+    def selected(prepare: Prepare) -> Iterator[pl.DataFrame]:
+        try:
+            for grid, _ in grids(lazy=True):
+                if isinstance(grid, pl.LazyFrame):
+                    yield prepare(records(grid.drop(empty), names, fields)).collect()
+        except pl.exceptions.ComputeError as e:
+            raise _scan_refusal(layout.source, e) from None
 
     return ReadResult(
-        None, headers, 0, notes, delimiter, scan=scan, source=source, fix_file=fix_file
+        None,
+        headers,
+        0,
+        notes,
+        layout.delimiter,
+        pieces=pieces,
+        selected=selected,
+        source=layout.source,
+        fix_file=fix_file,
     )
 
 
-def _stream_refusal(source: str, error: Exception) -> FileRefused:
-    """Why a streamed file cannot be read, said for the sender."""
-    if "invalid utf-8" in str(error).lower():
-        reason = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
-    elif "more fields" in str(error):
-        reason = (
-            f"a row has more than {STREAM_EXTRA_FIELDS} fields beyond the header; "
-            "check the delimiter and quotes"
-        )
-    else:
-        reason = _csv_problem(error)
-    return FileRefused(source, reason)
+def _scan_grid(piece: bytes, layout: _Layout, first: int) -> pl.LazyFrame:
+    """A piece's cells, lazily, keeping EXTRA_FIELDS cells beyond the header's."""
+    return pl.scan_csv(
+        piece,
+        has_header=False,
+        schema={f"c{i}": pl.String for i in range(layout.header_fields + EXTRA_FIELDS)},
+        separator=layout.delimiter,
+        missing_columns="insert",
+        truncate_ragged_lines=True,
+        extra_columns="ignore",
+        row_index_name=POSITION,
+        row_index_offset=first,
+    )
+
+
+def _pieces(data: Path | bytes, layout: _Layout) -> Iterator[tuple[int, int, int]]:
+    """The text from the header row on as pieces (start, end: byte offsets) cut at line ends
+    after CHUNK_ROWS lines or MAX_PIECE bytes, each with the number of blank lines left out
+    before it. Found in one pass over the bytes, which also refuses a file holding a NUL.
+
+    A block of nothing but blank lines (outside quotes) is counted, not parsed: a flood of empty
+    lines costs next to nothing. A piece is cut only where no quoted value is open (the quotes
+    before are even), which is how polars splits records; a row longer than MAX_PIECE (a quote
+    never closed) refuses the file rather than being held whole.
+    """
+    blank = _SPACES + layout.delimiter.encode()
+    start = at = layout.start  # the piece's start, the block's
+    skipped = lines = odd = cut = 0  # blank lines before; the piece's lines; a quote open; a cut
+    text = False  # the piece holds more than blank lines
+    with data.open("rb") if isinstance(data, Path) else io.BytesIO(data) as f:
+        f.seek(at)
+        for block in iter(lambda: f.read(READ_BLOCK), b""):
+            if b"\x00" in block:
+                raise FileRefused(layout.source, _NUL)
+            newlines, last = block.count(b"\n"), block.rfind(b"\n")
+            if not odd and newlines > 1 and _only(blank, block):
+                # only blank lines: the piece ends with the first, the next starts after the last
+                if text:
+                    yield start, at + block.find(b"\n") + 1, skipped
+                    skipped = 0
+                else:
+                    skipped += lines + 1
+                skipped += newlines - 1
+                start, lines, cut, text = at + last + 1, 0, 0, False
+            else:
+                text = text or not _only(blank, block)
+                quoted = b'"' in block  # most blocks hold none: nothing to count
+                odd ^= quoted and block.count(b'"') & 1
+                lines += newlines
+                if last >= 0 and odd == (quoted and block.count(b'"', last) & 1):
+                    cut = at + last + 1  # no quote open there
+                if cut and (lines >= CHUNK_ROWS or at + len(block) - start >= MAX_PIECE):
+                    yield start, cut, skipped
+                    start, skipped, lines, odd, cut, text = cut, 0, 0, 0, 0, False
+                    at = f.seek(start)  # the rest is read again as the next piece's start
+                    continue
+                if at + len(block) - start > MAX_PIECE:
+                    reason = f"a row is longer than {MAX_PIECE >> 20} MiB (a quote never closed?)"
+                    raise FileRefused(layout.source, reason)
+            at += len(block)
+        f.seek(max(at - 1, 0))
+        ends_line = f.read(1) == b"\n"
+    if text:
+        yield start, at, skipped
+    elif at > start or skipped:  # blank lines at the end; the last without a line end too
+        yield at, at, skipped + lines + (at > start and not ends_line)
+
+
+def _only(chars: bytes, block: bytes) -> bool:
+    """Does `block` hold nothing but `chars`? (its ends tell most blocks of text at once)"""
+    return block[0] in chars and block[-1] in chars and not block.translate(None, chars)
 
 
 def _unguard_fix_file(result: ReadResult) -> ReadResult:
@@ -225,20 +369,17 @@ def _unguard_fix_file(result: ReadResult) -> ReadResult:
     text."""
     headers = [unguard_text(h) for h in result.headers]
     renamed = dict(zip(unique_names(result.headers), unique_names(headers), strict=True))
-    frame = _unguard_formulas(result.frame.rename(renamed), list(renamed.values()))
+    assert result.frame is not None  # a file read whole
+    frame = unguard_formulas(result.frame.rename(renamed), list(renamed.values()))
     return replace(result, frame=frame, headers=headers, fix_file=True)
-
-
-def _unguard_formulas(frame: pl.DataFrame, names: list[str]) -> pl.DataFrame:
-    """Take off the `'` a fix file put before formula-like text (rarely present: checked first)."""
-    quoted = frame.select(pl.col(n).str.starts_with("'").any() for n in names)
-    if not any(quoted.row(0)):
-        return frame
-    return frame.with_columns(unguarded(pl.col(n)) for n in names)
 
 
 class _NotUtf8(Exception):
     pass
+
+
+class _MoreFields(Exception):
+    """A row has more fields than the grid has columns."""
 
 
 _NAMES = {",": "','", ";": "';'", "\t": "tab", "|": "'|'"}
@@ -248,9 +389,25 @@ def _size(data: Path | bytes) -> int:
     return len(data) if isinstance(data, bytes) else data.stat().st_size
 
 
-def _legacy_encoding(raw: bytes) -> str:
-    """Windows-1252 when every byte is defined there (what Windows desktops write), else Latin-1."""
-    return "windows-1252" if _decodes(raw, "windows-1252") else "latin-1"
+def _legacy(data: Path | bytes, source: str, temporary) -> tuple[Path | bytes, str]:
+    """A file that is not UTF-8 as a legacy single-byte one, transcoded, and its encoding:
+    Windows-1252 when every byte is defined there (what Windows desktops write), else Latin-1."""
+    raw = data if isinstance(data, bytes) else data.read_bytes()  # read once for both
+    encoding = "windows-1252" if _decodes(raw, "windows-1252") else "latin-1"
+    return _transcode(raw, encoding, source, temporary), encoding
+
+
+def _utf8(data: Path | bytes) -> bool:
+    """Is `data` UTF-8 text? Told block by block: no more of it is held in memory."""
+    decode = codecs.getincrementaldecoder("utf-8")().decode
+    with data.open("rb") if isinstance(data, Path) else io.BytesIO(data) as f:
+        try:
+            for block in iter(lambda: f.read(READ_BLOCK), b""):
+                decode(block)
+            decode(b"", True)
+        except UnicodeDecodeError:
+            return False
+    return True
 
 
 def _decodes(raw: bytes, encoding: str) -> bool:
@@ -261,15 +418,40 @@ def _decodes(raw: bytes, encoding: str) -> bool:
     return True
 
 
-def _transcode(data: Path | bytes, encoding: str, source: str) -> bytes:
-    raw = data if isinstance(data, bytes) else data.read_bytes()
+def _transcode(
+    data: Path | bytes, encoding: str, source: str, temporary: contextlib.ExitStack
+) -> Path | bytes:
+    """`data` decoded from `encoding`, as UTF-8 bytes; a file larger than STREAM_BYTES block by
+    block into a temporary file, so a compressed flood of UTF-16 text costs no memory either."""
+    large = _size(data) > STREAM_BYTES
+    out = _temporary_file(temporary) if large else io.BytesIO()
+    decode = codecs.getincrementaldecoder(encoding)().decode
+    with data.open("rb") if isinstance(data, Path) else io.BytesIO(data) as f:
+        for n, block in enumerate(iter(lambda: f.read(READ_BLOCK), b"")):
+            text = _decoded(decode, block, encoding, source)
+            _spill(out.write, (text if n else text.removeprefix("\ufeff")).encode("utf-8"))
+    _spill(out.write, _decoded(decode, b"", encoding, source, final=True).encode("utf-8"))
+    if not large:
+        return out.getvalue()
+    _spill(out.flush)
+    return Path(out.name)
+
+
+def _decoded(decode, block: bytes, encoding: str, source: str, final=False) -> str:
     try:
-        text = codecs.decode(raw, encoding)
-    except (UnicodeDecodeError, LookupError) as e:
+        text = decode(block, final)
+    except UnicodeDecodeError as e:
         raise FileRefused(source, f"cannot decode the file as {encoding}: {e}") from None
     if "\x00" in text:
         raise FileRefused(source, "the file holds NUL characters: it is binary, not a CSV file")
-    return text.removeprefix("\ufeff").encode("utf-8")
+    return text
+
+
+def _head(data: Path | bytes) -> bytes:
+    if isinstance(data, bytes):
+        return data[:_SNIFF]
+    with data.open("rb") as f:
+        return f.read(_SNIFF)
 
 
 def _detect_delimiter(text: str) -> str:
@@ -279,116 +461,103 @@ def _detect_delimiter(text: str) -> str:
     return best if counts[best] > 1 else ","
 
 
-def _read_grid(data: Path | bytes, source: str, delimiter: str, header_fields: int):
-    """All cells as text; room is made for rows with more fields than the header."""
-    width = header_fields
-    while True:
-        schema = {f"c{i}": pl.String for i in range(width)}
-        try:
-            return pl.read_csv(
-                data,
-                has_header=False,
-                schema=schema,
-                separator=delimiter,
-                missing_columns="insert",
-                raise_if_empty=True,
-                row_index_name=_POSITION,  # in step with the cells' chunks, unlike with_row_index
-            )
-        except pl.exceptions.NoDataError:
-            raise FileRefused(source, "the file is empty; nothing to import") from None
-        except pl.exceptions.ComputeError as e:
-            if "invalid utf-8" in str(e).lower():
-                raise _NotUtf8 from None
-            if "more fields" in str(e) and width < 4096:
-                width = width * 8 + 8
-                continue
-            raise FileRefused(source, _csv_problem(e)) from None
+def _read_grid(
+    data: Path | bytes, source: str, delimiter: str, header_fields: int, first=0, skip=0
+) -> pl.DataFrame:
+    """All cells as text, rows numbered from `first`, the first `skip` lines left out.
 
-
-def _from_grid(
-    grid: pl.DataFrame, source: str, header_row: int = 1, header_fields: int | None = None
-) -> ReadResult:
-    """Split a grid of text cells into headers and records numbered from `header_row` + 1.
-
-    Cells beyond the first `header_fields` columns are joined into EXTRA.
+    A row with more fields than the header keeps EXTRA_FIELDS more of them; one with more still
+    is marked (`MORE`), so no text is ever dropped unseen. Room is made only when a row needs
+    it, and never more than that: one row of thousands of fields costs no more than one of ten.
     """
-    if grid.height == 0:
-        raise FileRefused(source, "the file is empty; nothing to import")
-    if _POSITION not in grid.columns:
-        grid = grid.with_row_index(_POSITION, offset=header_row - 1)
-    header_fields = header_fields or grid.width - 1
-    cells = [c for c in grid.columns if c != _POSITION][:header_fields]
-    headers = [("" if h is None else str(h)).strip() for h in grid.select(cells).row(0)]
-    if not any(headers):
-        raise FileRefused(source, "the first row is blank: it must hold the column headers")
-    empty = _valueless(grid.slice(1), cells, headers)
-    if empty:
-        headers = [h for c, h in zip(cells, headers, strict=True) if c not in empty]
-        grid, header_fields = grid.drop(empty), header_fields - len(empty)
-    names = unique_names(headers)
-    kept, blank = _drop_blank(_records(grid.slice(1), names, header_fields), names)
-    return ReadResult(kept, headers, blank, source=source)
+    try:
+        return _csv(data, source, delimiter, header_fields, first, skip)
+    except _MoreFields:
+        width = header_fields + EXTRA_FIELDS
+        grid = _csv(data, source, delimiter, width, first, skip, truncate=True)
+        return _mark_longer(grid, data, source, delimiter, width, skip)
 
 
-def _valueless(records, cells: list[str], headers: list[str]) -> set[str]:
-    """The cells with no header and no value in any of the (lazy) `records`: trailing
-    delimiters, not data."""
-    unnamed = [c for c, h in zip(cells, headers, strict=True) if not h]
-    if not unnamed:
-        return set()
-    held = records.lazy().select(pl.col(unnamed).is_not_null().any()).collect(engine="streaming")
-    return {c for c in unnamed if not held[c].item()}
+def _csv(data, source, delimiter, width, first, skip, truncate=False) -> pl.DataFrame:
+    try:
+        return pl.read_csv(
+            data,
+            has_header=False,
+            schema={f"c{i}": pl.String for i in range(width)},
+            separator=delimiter,
+            missing_columns="insert",
+            truncate_ragged_lines=truncate,
+            extra_columns="ignore" if truncate else "raise",  # a first line longer than `width`
+            raise_if_empty=True,
+            skip_lines=skip,
+            row_index_name=POSITION,  # in step with the cells' chunks, unlike with_row_index
+            row_index_offset=first,
+        )
+    except pl.exceptions.NoDataError:
+        raise FileRefused(source, "the file is empty; nothing to import") from None
+    except (pl.exceptions.ComputeError, pl.exceptions.SchemaError) as e:
+        if _utf8_error(e):
+            raise _NotUtf8 from None
+        if "more fields" in str(e) or "not specified in schema" in str(e):
+            raise _MoreFields from None
+        raise FileRefused(source, _problem(e)) from None
 
 
-def _records(grid, names: list[str], header_fields: int):
-    """Cells of a (lazy) grid with a `_POSITION` column: named data columns, EXTRA, source_row."""
-    columns = [c for c in grid.collect_schema().names() if c != _POSITION]
-    cells, beyond = columns[:header_fields], columns[header_fields:]
-    extra = pl.concat_str([pl.col(c) for c in beyond], separator=" | ", ignore_nulls=True)
-    return grid.select(
-        *(pl.col(c).alias(n) for c, n in zip(cells, names, strict=True)),
-        (pl.when(extra != "").then(extra) if beyond else pl.lit(None, pl.String)).alias(EXTRA),
-        (pl.col(_POSITION).cast(pl.Int64) + 1).alias(SOURCE_ROW),
+def _utf8_error(error: Exception) -> bool:
+    return "invalid utf-8" in str(error).lower()
+
+
+def _scan_refusal(source: str, error: Exception) -> FileRefused:
+    """Why a streamed file's lazily read pieces cannot be read, said for the sender."""
+    return FileRefused(source, _NOT_UTF8 if _utf8_error(error) else _problem(error))
+
+
+def _problem(error: Exception) -> str:
+    return "cannot read the file as CSV: " + str(error).strip().splitlines()[0]
+
+
+def _mark_longer(grid, data, source: str, delimiter: str, width: int, skip: int) -> pl.DataFrame:
+    """`grid`, read keeping `width` cells a row, with `MORE` set on the rows that had text in a
+    field beyond them.
+
+    Told from the raw lines: a record's fields are its delimiters outside quotes (all of its
+    delimiters less those inside its cells) plus one, trailing empty fields not counted. A line
+    ends a record when the quotes so far are even, as polars splits them; should the two
+    readings disagree, which row is long cannot be told and the file is refused.
+    """
+    line, d = pl.col("line"), delimiter
+    lines = pl.read_lines(data, name="line").select(
+        ends=line.str.count_matches('"', literal=True).cum_sum() % 2 == 0,
+        inner=line.str.count_matches(d, literal=True),
+        last=line.str.strip_chars_end(f" \t\r{d}").str.count_matches(d, literal=True),
     )
+    delimiters = (
+        lines.select(
+            record=pl.col("ends").cast(pl.Int64).cum_sum().shift(1, fill_value=0),
+            delimiters=pl.when("ends").then("last").otherwise("inner"),
+        )
+        .group_by("record", maintain_order=True)
+        .agg(pl.col("delimiters").sum())["delimiters"]
+    )
+    if delimiters.len() != grid.height + skip:
+        raise FileRefused(
+            source,
+            "a row has more fields than the header and which one cannot be told; "
+            "check the delimiter and quotes",
+        )
+    cells = [c for c in grid.columns if c != POSITION]
+    quoted = pl.sum_horizontal(pl.col(c).str.count_matches(d, literal=True) for c in cells)
+    return grid.with_columns((delimiters.slice(skip) - quoted >= width).alias(MORE))
 
 
-def _drop_blank(records: pl.DataFrame, names: list[str]) -> tuple[pl.DataFrame, int]:
-    """Records without the entirely blank ones, and how many those were.
-
-    Only the rows whose first cell is blank (few) have their other cells looked at."""
-    first, *others = [*names, EXTRA]
-    maybe = records.filter(blank_cell(pl.col(first)))
-    blank = maybe.filter(pl.all_horizontal(blank_cell(pl.col(n)) for n in others))[SOURCE_ROW]
-    if not blank.len():  # the usual case: no copy
-        return records, 0
-    return records.filter(~pl.col(SOURCE_ROW).is_in(blank.implode())), blank.len()
+def _records_in(data: Path | bytes) -> int:
+    """How many records the file holds (polars counts lines, minding quotes, without parsing)."""
+    lines = pl.scan_csv(data, has_header=False, schema={"c": pl.String}, truncate_ragged_lines=True)
+    return lines.select(pl.len()).collect().item()
 
 
-def stored_cells(original: pl.Expr, headers: list[str]) -> pl.Expr:
-    """A stored row's cells (its `original` JSON) as a struct of the columns it was read as:
-    one per header, then EXTRA."""
-    names = [*unique_names(headers), EXTRA]
-    return original.str.json_decode(pl.Struct({n: pl.String for n in names}))
-
-
-def blank_cell(cell: pl.Expr) -> pl.Expr:
-    return cell.is_null() | (cell.str.strip_chars() == "")
-
-
-def unique_names(headers: list[str]) -> list[str]:
-    """Column names for the frame: the header, `column N` when empty, `header (2)` if repeated."""
-    names: list[str] = []
-    for n, header in enumerate(headers, 1):
-        name = header or f"column {n}"
-        candidate, k = name, 2
-        while candidate in names or candidate in (EXTRA, SOURCE_ROW):
-            candidate, k = f"{name} ({k})", k + 1
-        names.append(candidate)
-    return names
-
-
-def _csv_problem(error: Exception) -> str:
-    text = str(error)
-    if "more fields" in text:
-        return "a row has thousands more fields than the header; check the delimiter and quotes"
-    return "cannot read the file as CSV: " + text.strip().splitlines()[0]
+def _holds_nul(data: Path | bytes) -> bool:
+    if isinstance(data, bytes):
+        return b"\x00" in data
+    with data.open("rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as text:
+        return text.find(b"\x00") >= 0

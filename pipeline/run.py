@@ -24,11 +24,12 @@ from pipeline import store
 from pipeline.columns import ColumnMap, header_matcher, map_columns
 from pipeline.errors import FileRefused, OnboardError, UsageError
 from pipeline.fixfile import marked_batch
+from pipeline.grid import ReadResult, blank_cell, stored_cells
 from pipeline.names import clean_names, name_keys
 from pipeline.options import RunOptions
 from pipeline.parse import parse
 from pipeline.periods import add_periods
-from pipeline.read import ReadResult, blank_cell, read_batch, stored_cells
+from pipeline.read import read_batch
 from pipeline.validate import bounded_cell, repeated_names, validate
 from schemas.reference import Reference
 from schemas.rules import Context

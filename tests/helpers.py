@@ -10,8 +10,8 @@ import duckdb
 import polars as pl
 
 from pipeline.columns import map_columns
+from pipeline.grid import EXTRA
 from pipeline.parse import parse
-from pipeline.read import EXTRA
 from pipeline.validate import Validation, validate
 from schemas.rules import Context
 from schemas.vocabulary import STANDARD

@@ -404,6 +404,7 @@ def test_progress_is_silent_when_stderr_is_not_a_terminal(tmp_path, run_import):
 def test_a_large_file_streamed_in_chunks_stores_what_a_whole_read_stores(
     tmp_path, onboard, reference_path, monkeypatch
 ):
+    import pipeline.grid
     import pipeline.read
 
     text = (
@@ -441,6 +442,7 @@ def test_a_large_file_streamed_in_chunks_stores_what_a_whole_read_stores(
 
     whole_summary, whole = imported("whole.duckdb")
     monkeypatch.setattr(pipeline.read, "CHUNK_ROWS", 3)
+    monkeypatch.setattr(pipeline.grid, "CHUNK_ROWS", 3)
     chunked_summary, chunked = imported("chunked.duckdb")
     monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
     streamed_summary, streamed = imported("streamed.duckdb")

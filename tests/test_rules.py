@@ -29,8 +29,8 @@ from helpers import (
     text_batch as batch,
 )
 from pipeline.columns import map_columns
+from pipeline.grid import EXTRA
 from pipeline.parse import _amount, _decimals, _plain, parse
-from pipeline.read import EXTRA
 from pipeline.reference import parse_reference
 from pipeline.validate import validate
 from schemas.rules import RULES, Context
