@@ -165,8 +165,6 @@ def _read_text(
         head = _head(data)
     elif b"\x00" in head:
         raise FileRefused(source, _NUL)
-    if b"\n" not in head and b"\r" not in head and _size(data) > MAX_LINE:
-        raise FileRefused(source, "no line break in the first MiB: not a CSV file")
     if b"\n" not in head and b"\r" in head:  # old Mac line ends (CR alone): made LF
         data = (data if isinstance(data, bytes) else data.read_bytes()).replace(b"\r", b"\n")
         head = head.replace(b"\r", b"\n")
@@ -176,6 +174,10 @@ def _read_text(
         if _size(data) > len(head):
             raise FileRefused(source, "the first 64 KiB hold only blank lines, no header row")
         raise FileRefused(source, "the file is empty; nothing to import")
+    if b"\n" not in head[start:] and _size(data) > len(head):  # a header row longer than head
+        head = _head(data, start + MAX_LINE)
+        if b"\n" not in head[start:] and _size(data) > len(head):
+            raise FileRefused(source, "no line break in the first MiB: not a CSV file")
     text = head[start:].decode("utf-8", errors="replace").removeprefix("\ufeff")
     try:
         delimiter = options.delimiter or _detect_delimiter(text)
@@ -447,11 +449,11 @@ def _decoded(decode, block: bytes, encoding: str, source: str, final=False) -> s
     return text
 
 
-def _head(data: Path | bytes) -> bytes:
+def _head(data: Path | bytes, size: int = _SNIFF) -> bytes:
     if isinstance(data, bytes):
-        return data[:_SNIFF]
+        return data[:size]
     with data.open("rb") as f:
-        return f.read(_SNIFF)
+        return f.read(size)
 
 
 def _detect_delimiter(text: str) -> str:
@@ -492,6 +494,7 @@ def _csv(data, source, delimiter, width, first, skip, truncate=False) -> pl.Data
             skip_lines=skip,
             row_index_name=POSITION,  # in step with the cells' chunks, unlike with_row_index
             row_index_offset=first,
+            glob=False,  # a file named `bad[1].csv` is that file, not a pattern
         )
     except pl.exceptions.NoDataError:
         raise FileRefused(source, "the file is empty; nothing to import") from None
@@ -552,7 +555,9 @@ def _mark_longer(grid, data, source: str, delimiter: str, width: int, skip: int)
 
 def _records_in(data: Path | bytes) -> int:
     """How many records the file holds (polars counts lines, minding quotes, without parsing)."""
-    lines = pl.scan_csv(data, has_header=False, schema={"c": pl.String}, truncate_ragged_lines=True)
+    lines = pl.scan_csv(
+        data, has_header=False, schema={"c": pl.String}, truncate_ragged_lines=True, glob=False
+    )
     return lines.select(pl.len()).collect().item()
 
 
