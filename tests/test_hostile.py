@@ -564,6 +564,27 @@ def test_a_second_round_fix_file_has_one_reasons_column(onboard, db, batch, tmp_
         assert headers == [*HEADER.split(","), "errors (fix file of batch 2)"]
 
 
+def test_a_csv_fix_file_guards_header_cells_and_full_width_formulas_and_reads_back(
+    onboard, db, batch, tmp_path
+):
+    header = HEADER.replace("tax_id", "=Notes")
+    sent = batch(customer("\uff1dAcme", currency="GBP"), customer("\uff0bBravo"), header=header)
+    assert run_import(onboard, sent).exit_code == 0
+    fix = tmp_path / "fix.csv"
+    assert onboard("rejections", "1", "--export", str(fix)).exit_code == 0
+    written = read_csv(fix)
+    assert written[0][-2:] == ["'=Notes", "errors (fix file of batch 1)"]
+    assert written[1][0] == "'\uff1dAcme"
+
+    result = run_import(onboard, fix, reference=reference_with(tmp_path, currencies=("GBP",)))
+    assert result.exit_code == 0, result.output
+    assert "'=Notes' is not a known column" in result.stderr  # its own name, guard taken off
+    assert query(db, "SELECT name FROM customers ORDER BY name") == [
+        ("\uff0bBravo",),
+        ("\uff1dAcme",),
+    ]
+
+
 def xlsx_rows(path: Path) -> list[list[str]]:
     read = read_workbook(path, None, lambda cells: True)
     return [read.headers, *read.frame.drop("source_row", "__extra__").rows()]
