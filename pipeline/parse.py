@@ -24,6 +24,7 @@ from schemas.vocabulary import (
     PERIOD_LABELS,
     SOURCE_ROW,
     STANDARD,
+    TEXT,
     text_column,
     time_zones,
 )
@@ -82,8 +83,8 @@ def parse(
         .then(pl.lit(as_of))
         .otherwise(_created_on(frame, as_of, date_format)),
         **{amount: blank_to_null(pl.col(text_column(amount))) for amount in AMOUNTS},
-        **{f: blank_to_null(pl.col(text_column(f))) for f in fields},
-    ).with_columns(  # the amounts' trimmed text, worked out once above
+    ).with_columns(  # the amounts' trimmed text, worked out once above; the classes
+        **{f: _of_its_classes(f, reference) for f in fields},
         **{f"{amount}_given": pl.col(amount).is_not_null() for amount in AMOUNTS},
         **{f"{amount}_decimals": _decimals(pl.col(amount), decimal_comma) for amount in AMOUNTS},
         **{f"{amount}_plain": _plain(pl.col(amount), decimal_comma) for amount in AMOUNTS},
@@ -94,7 +95,6 @@ def parse(
         available_funds=pl.when(~pl.col("available_funds_given") & prepaid)
         .then(pl.lit(0).cast(_decimal()))
         .otherwise(_amount("available_funds", decimal_comma)),
-        custom_data=_custom_data(reference, fields),
     )
 
 
@@ -239,16 +239,16 @@ def _batch_fields(raw: pl.DataFrame, columns: ColumnMap, reference: Reference) -
     return [f for f in reference.custom_field_names if f in fields]
 
 
-def _custom_data(reference: Reference, fields: list[str]) -> pl.Expr:
-    """The values of the row's class's custom fields, as (key, value) pairs for a MAP column."""
-    pair = pl.Struct({"key": pl.String, "value": pl.String})
-    pairs = []
-    for field in fields:
-        classes = pl.Series(reference.field_uses[field].classes, dtype=pl.String).implode()
-        value = pl.when(pl.col("customer_class").is_in(classes)).then(pl.col(field))
-        pairs.append(pl.struct(key=pl.lit(field), value=value))
-    if not pairs:
-        return pl.lit([], dtype=pl.List(pair))
-    return pl.concat_list(pairs).list.eval(
-        pl.element().filter(pl.element().struct.field("value").is_not_null())
+def _of_its_classes(field: str, reference: Reference) -> pl.Expr:
+    """A custom field's trimmed value, in the rows of the classes that have the field (null in
+    the others: it is not theirs), as the customer's `custom_data` keeps it."""
+    classes = pl.Series(reference.field_uses[field].classes, dtype=pl.String).implode()
+    return pl.when(pl.col("customer_class").is_in(classes)).then(
+        blank_to_null(pl.col(text_column(field)))
     )
+
+
+def custom_fields(typed: pl.DataFrame) -> list[str]:
+    """The custom fields a frame from `parse` has columns for."""
+    fields = (c.removesuffix(TEXT) for c in typed.columns if c.endswith(TEXT))
+    return [f for f in fields if f not in STANDARD]

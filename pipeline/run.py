@@ -27,7 +27,7 @@ from pipeline.fixfile import marked_batch
 from pipeline.grid import ReadResult, blank_cell, stored_cells
 from pipeline.names import clean_names, name_keys
 from pipeline.options import RunOptions
-from pipeline.parse import parse
+from pipeline.parse import custom_fields, parse
 from pipeline.periods import add_periods
 from pipeline.read import read_batch
 from pipeline.validate import bounded_cell, repeated_names, validate
@@ -103,6 +103,7 @@ class _Checked:
     rejections: pl.DataFrame
     replaces: pl.Series  # name keys of stored customers the batch updates
     rows_skipped: int
+    fields: tuple[str, ...]  # the custom fields `customers` has columns for
 
 
 def today_utc() -> date:
@@ -263,7 +264,9 @@ def _run(
             if writer:
                 with clock("write"):  # made ready here, written on the writer's thread
                     rejections = None if retry else _with_originals(checked.rejections, records)
-                    background.submit(checked.customers, rejections, checked.replaces)
+                    background.submit(
+                        checked.customers, rejections, checked.replaces, checked.fields
+                    )
         background.close()
         rules, top_reasons = _summarize(reasons)
         rows_read, rows_rejected = tally.rows_read, tally.rows_rejected
@@ -410,7 +413,8 @@ def _check(
         if options.on_existing == "update":
             accepted, replaces = _keep_creation_dates(accepted, stored)
         customers = add_periods(accepted, options.as_of)
-    return _Checked(customers, checked.rejections, replaces, rows_skipped)
+    fields = tuple(custom_fields(typed))
+    return _Checked(customers, checked.rejections, replaces, rows_skipped, fields)
 
 
 def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):

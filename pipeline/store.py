@@ -119,6 +119,8 @@ CUSTOMER_COLUMNS = (
     "batch_id",
     "source_row",
 )
+_CUSTOM = "__custom_"  # the column of the n-th custom field of a chunk, as DuckDB scans it
+_CUSTOMER_FRAME = tuple(c for c in CUSTOMER_COLUMNS if c != "custom_data")  # from polars
 REJECTION_COLUMNS = (
     "batch_id",
     "source_row",
@@ -381,6 +383,7 @@ class Chunk:
     customers: "pa.Table | None"  # Arrow tables: what DuckDB scans
     rejections: "pa.Table | None"
     replaces: pl.Series | None
+    fields: tuple[str, ...] = ()  # the custom fields, columns CUSTOM_0, ... of `customers`
 
 
 class BatchWriter:
@@ -400,13 +403,18 @@ class BatchWriter:
         customers: pl.DataFrame | None = None,
         rejections: pl.DataFrame | None = None,
         replaces: pl.Series | None = None,
+        fields: tuple[str, ...] = (),
     ) -> Chunk:
         """A chunk as DuckDB scans it (Arrow, the stored columns, batch_id set). It touches no
-        database, so it can be made on another thread than the one that `add`s it."""
+        database, so it can be made on another thread than the one that `add`s it. `fields`:
+        the custom fields `customers` has columns for (their values, null where not stored),
+        which `add` makes the MAP `custom_data`."""
+        values = [pl.col(f).alias(f"{_CUSTOM}{n}") for n, f in enumerate(fields)]
         return Chunk(
-            _scannable(customers, CUSTOMER_COLUMNS, self.batch_id),
+            _scannable(customers, _CUSTOMER_FRAME, self.batch_id, values),
             _scannable(rejections, REJECTION_COLUMNS, self.batch_id),
             replaces if replaces is not None and replaces.len() else None,
+            fields,
         )
 
     def add(self, chunk: Chunk) -> None:
@@ -425,7 +433,7 @@ class BatchWriter:
         if chunk.customers is not None:
             new_customers = chunk.customers  # noqa: F841 (scanned)
             selected = ", ".join(
-                "map_from_entries(custom_data)" if c == "custom_data" else f'"{c}"'
+                _custom_data(chunk.fields) if c == "custom_data" else f'"{c}"'
                 for c in CUSTOMER_COLUMNS
             )
             con.execute(
@@ -503,13 +511,27 @@ _BATCH_COLUMNS = (
 )
 
 
-def _scannable(frame: pl.DataFrame | None, columns: tuple[str, ...], batch_id: int):
-    """The `columns` a table stores of `frame`, with batch_id set, as Arrow (None if empty);
-    no other column is handed to DuckDB."""
+def _scannable(
+    frame: pl.DataFrame | None,
+    columns: tuple[str, ...],
+    batch_id: int,
+    more: list[pl.Expr] | None = None,
+):
+    """The `columns` a table stores of `frame` (and `more`), with batch_id set, as Arrow (None
+    if empty); no other column is handed to DuckDB."""
     if frame is None or not frame.height:
         return None
     kept = (c for c in columns if c != "batch_id")
-    return _arrow(frame.select(*kept, batch_id=pl.lit(batch_id, pl.Int64)))
+    return _arrow(frame.select(*kept, *(more or []), batch_id=pl.lit(batch_id, pl.Int64)))
+
+
+def _custom_data(fields: tuple[str, ...]) -> str:
+    """The SQL of `custom_data`: the fields with a value, from columns CUSTOM_0, ... Made by
+    DuckDB as it inserts (polars took ten times as long to build the pairs)."""
+    if not fields:
+        return "MAP {}::MAP(VARCHAR, VARCHAR)"
+    pairs = ", ".join(f"{{'key': '{f}', 'value': \"{_CUSTOM}{n}\"}}" for n, f in enumerate(fields))
+    return f"map_from_entries(list_filter([{pairs}], lambda pair: pair.value IS NOT NULL))"
 
 
 def _arrow(frame: pl.DataFrame):

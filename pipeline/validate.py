@@ -7,9 +7,10 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.errors import OnboardError
+from pipeline.parse import custom_fields
 from schemas.customer import customer_schema
 from schemas.rules import RULES, Cells, Context
-from schemas.vocabulary import MAX_CELL, SOURCE_ROW, STANDARD, TEXT, text_column
+from schemas.vocabulary import MAX_CELL, SOURCE_ROW, TEXT, text_column
 
 ROW = "_row"  # position of a row in the typed frame, as pandera reports it
 REJECTION_SCHEMA = {  # one row per failed rule
@@ -43,7 +44,7 @@ def validate(typed: pl.DataFrame, ctx: Context) -> Validation:
         name_repeated=pl.col("name_key").is_in(ctx.repeated["name_key"].implode())
     )
     fields = [c.removesuffix(TEXT) for c in typed.columns if c.endswith(TEXT)]
-    schema = customer_schema(ctx, [f for f in fields if f not in STANDARD])
+    schema = customer_schema(ctx, custom_fields(typed))
     try:
         # pandera runs a few small queries per check: polars' in-memory engine starts them
         # sooner than its streaming one (pandera's CPU -15% on 1M rows, bench/)

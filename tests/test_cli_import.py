@@ -228,11 +228,11 @@ def test_a_failed_write_leaves_nothing_and_exits_1(onboard, db, batch, reference
     )
     real_prepare = store.BatchWriter.prepare
 
-    def broken(self, customers=None, rejections=None, replaces=None):
+    def broken(self, customers=None, rejections=None, *rest):
         # The real code runs; its last insert breaks a NOT NULL rule after the others went in.
         if rejections is not None:
             rejections = rejections.with_columns(rule=None)
-        return real_prepare(self, customers, rejections, replaces)
+        return real_prepare(self, customers, rejections, *rest)
 
     monkeypatch.setattr(store.BatchWriter, "prepare", broken)
     result = onboard("import", str(path))

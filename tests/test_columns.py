@@ -101,7 +101,7 @@ def test_values_come_from_their_matched_headers(reference):
     typed = parse(frame, columns, reference, AS_OF)
     result = validate(typed, Context(reference, AS_OF))
     assert failures(result) == []
-    stored = result.accepted.select(*STANDARD, "custom_data").to_dicts()
+    stored = result.accepted.select(*STANDARD, "tax_id").to_dicts()
     assert stored == [
         {
             "name": "Sakura Dental",
@@ -114,7 +114,7 @@ def test_values_come_from_their_matched_headers(reference):
             "credit_limit": Decimal(500000),
             "available_funds": None,
             "created_on": date(2026, 11, 20),
-            "custom_data": [{"key": "tax_id", "value": "JP12345678"}],
+            "tax_id": "JP12345678",
         }
     ]
 
