@@ -10,7 +10,7 @@ $(BIN)/onboard: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/onboard
 
-.PHONY: help install demo test lint format bench clean
+.PHONY: help install demo test lint format bench screenshot clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -32,6 +32,10 @@ lint: $(BIN)/onboard ## Check style with ruff and types with mypy
 format: $(BIN)/onboard ## Format the code with ruff
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
+
+screenshot: $(BIN)/onboard ## Refresh docs/report.png: a batch report as headless Chromium draws it
+	mkdir -p docs
+	ONBOARD_REPORT_SCREENSHOT=docs/report.png $(BIN)/pytest -q tests/test_report.py -k browser
 
 clean: ## Remove .venv, caches and the demo database
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis onboarding.duckdb onboarding.duckdb.wal

@@ -422,6 +422,38 @@ def reference_show(db):
     click.echo(content.rstrip("\n"))
 
 
+@cli.command("report")
+@click.argument("batch_id", type=int, required=False)
+@db_option
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="FILE.html",
+    help="The HTML file to write: one self-contained page (inline CSS and SVG, no script).",
+)
+def report_command(batch_id, db, output):
+    """Write a report a person can look at: BATCH_ID's counts, timings, rejections by rule and
+    column, which rows were rejected, its customers by period, currency and zone, and the
+    days their current periods close; without BATCH_ID, the rejections still open across
+    batches, by rule, age and batch.
+    """
+    from pipeline import report, store
+    from pipeline.run import today_utc
+
+    with closing(store.open_existing(db)) as con:
+        if batch_id is None:
+            page = report.backlog_report(store.backlog_data(con, today_utc()), today_utc())
+        else:
+            data = store.batch_report_data(con, batch_id, report.MAP_CELLS)
+            page = report.batch_report(data)
+    try:
+        output.write_text(page, encoding="utf-8")
+    except OSError as e:
+        raise UsageError(f"{output}: cannot write the report: {e.strerror}") from None
+    _note(f"{output}: report written")
+
+
 @cli.command("batches")
 @db_option
 @format_option

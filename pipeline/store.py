@@ -596,6 +596,77 @@ def schema_version(con: duckdb.DuckDBPyConnection) -> int:
     return version
 
 
+def batch_report_data(con: duckdb.DuckDBPyConnection, batch_id: int, cells: int) -> dict:
+    """What a batch's report shows (`pipeline/report.py`): its row, rejections by rule and by
+    column, its rows in at most `cells` runs (first, last, rejected, accepted), its accepted
+    customers by period, currency and zone, and how many current periods close on each day."""
+    batch_row = batch(con, batch_id)
+
+    def counted(sql: str) -> list[tuple]:
+        return con.execute(sql, [batch_id]).fetchall()
+
+    customers = (
+        "(SELECT * EXCLUDE (replaced_by_batch, replaced_at) FROM customer_history "
+        "WHERE batch_id = $1 UNION ALL SELECT * FROM customers WHERE batch_id = $1)"
+    )
+    by = "SELECT {0}, count(*) FROM " + customers + " GROUP BY 1 ORDER BY 2 DESC, 1"
+    rows = con.sql(
+        "WITH r AS (SELECT source_row, max(rejected) AS rejected FROM ("
+        "SELECT source_row, 1 AS rejected FROM rejections WHERE batch_id = $1 "
+        f"UNION ALL SELECT source_row, 0 FROM {customers}) GROUP BY 1), "
+        "span AS (SELECT min(source_row) AS lo, max(source_row) - min(source_row) + 1 AS n FROM r) "
+        "SELECT floor((source_row - lo) * least($2, n) / n)::BIGINT AS bin, min(source_row), "
+        "max(source_row), sum(rejected)::BIGINT, (count(*) - sum(rejected))::BIGINT "
+        "FROM r, span GROUP BY 1 ORDER BY 1",
+        params=[batch_id, cells],
+    ).pl()
+    return {
+        "batch": batch_row,
+        "rules": rule_counts(con, batch_id),
+        "columns": counted(
+            "SELECT coalesce(\"column\", '(the row)'), count(*) FROM rejections "
+            "WHERE batch_id = $1 GROUP BY 1 ORDER BY 2 DESC, 1"
+        ),
+        "rows": rows,
+        "periods": counted(by.format("billing_period")),
+        "currencies": counted(by.format("currency")),
+        "zones": counted(by.format("billing_period_timezone")),
+        "closing": counted(by.format("current_period_closes_at::DATE")),
+    }
+
+
+def backlog_data(con: duckdb.DuckDBPyConnection, today: date) -> dict:
+    """The rejections still open (not resolved by a retry) across batches: by rule, by age
+    (days since their batch started) and by batch."""
+    open_ = (
+        "SELECT r.*, b.started_at FROM rejections r JOIN batches b USING (batch_id) "
+        "WHERE r.resolved_by_batch IS NULL AND b.status IN ('committed', 'refused')"
+    )
+    age = (
+        "CASE WHEN days <= 1 THEN '0-1 days' WHEN days <= 7 THEN '2-7 days' "
+        "WHEN days <= 30 THEN '8-30 days' ELSE 'over 30 days' END"
+    )
+    [(total, rows)] = con.execute(
+        f"SELECT count(*), count(DISTINCT (batch_id, source_row)) FROM ({open_})"
+    ).fetchall()
+    return {
+        "open": total,
+        "rows": rows,
+        "rules": con.execute(
+            f"SELECT rule, count(*) FROM ({open_}) GROUP BY 1 ORDER BY 2 DESC, 1"
+        ).fetchall(),
+        "ages": con.execute(
+            f"SELECT {age}, count(*) FROM (SELECT ? - started_at::DATE AS days FROM ({open_})) "
+            "GROUP BY 1 ORDER BY min(days)",
+            [today],
+        ).fetchall(),
+        "batches": con.execute(
+            f"SELECT 'batch ' || batch_id, count(*) FROM ({open_}) GROUP BY batch_id "
+            "ORDER BY batch_id"
+        ).fetchall(),
+    }
+
+
 def rejections(
     con: duckdb.DuckDBPyConnection, batch_id: int, open_only: bool = False
 ) -> pl.DataFrame:

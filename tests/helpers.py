@@ -148,3 +148,43 @@ def check(
 
 def failures(result: Validation) -> list[tuple]:
     return result.rejections.select("source_row", "rule", "column", "value").rows()
+
+
+def png_pixels(path: Path) -> tuple[int, int, list[bytes]]:
+    """A PNG (8-bit RGB or RGBA, not interlaced, as browsers write screenshots) as its width,
+    height and rows of pixels, 3 or 4 bytes each: enough to tell a blank page from a drawn one
+    without an image library."""
+    import struct
+    import zlib
+
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    chunks, at = {}, 8
+    while at < len(data):
+        (size,), kind = struct.unpack(">I", data[at : at + 4]), data[at + 4 : at + 8]
+        chunks[kind] = chunks.get(kind, b"") + data[at + 8 : at + 8 + size]
+        at += 12 + size
+    width, height, depth, colour, _, _, interlace = struct.unpack(">IIBBBBB", chunks[b"IHDR"])
+    assert depth == 8 and colour in (2, 6) and not interlace, (depth, colour, interlace)
+    step = 3 if colour == 2 else 4
+    raw, rows, previous = zlib.decompress(chunks[b"IDAT"]), [], bytes(width * step)
+    stride = width * step + 1
+    for y in range(height):
+        kind, line = raw[y * stride], bytearray(raw[y * stride + 1 : (y + 1) * stride])
+        for x in range(len(line)):
+            left = line[x - step] if x >= step else 0
+            up, corner = previous[x], previous[x - step] if x >= step else 0
+            if kind == 1:
+                line[x] = (line[x] + left) & 0xFF
+            elif kind == 2:
+                line[x] = (line[x] + up) & 0xFF
+            elif kind == 3:
+                line[x] = (line[x] + (left + up) // 2) & 0xFF
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                near = left if pa <= pb and pa <= pc else up if pb <= pc else corner
+                line[x] = (line[x] + near) & 0xFF
+        rows.append(bytes(line))
+        previous = bytes(line)
+    return width, height, rows
