@@ -147,6 +147,10 @@ def _max_rejected(ctx, param, value: str | None) -> str | None:
     return value
 
 
+def reseller_option(help: str):
+    return click.option("--reseller", metavar="ID", help=help)
+
+
 lock_timeout_option = click.option(
     "--lock-timeout",
     type=click.FloatRange(min=0),
@@ -165,8 +169,13 @@ lock_timeout_option = click.option(
     "--reference",
     "reference_file",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="The reseller's reference (TOML); stored in the database, replacing the stored one, "
-    "before the files are checked. Without it the stored reference is used.",
+    help="The reseller's reference (TOML); stored in the database as its reseller's current "
+    "reference (a new version when changed) before the files are checked, and the files are "
+    "imported for that reseller.",
+)
+@reseller_option(
+    "Import for this reseller, checking against its stored current reference.  [default: "
+    "the reseller of --reference, else the only reseller stored]"
 )
 @click.option(
     "--as-of",
@@ -249,6 +258,7 @@ def import_command(
     paths,
     db,
     reference_file,
+    reseller,
     as_of,
     dry_run,
     as_json,
@@ -270,7 +280,11 @@ def import_command(
     Each file is one batch; a folder imports every supported file in it, by name. The format is
     detected from the content. Every row becomes a customer or a rejection with its reasons.
 
-    A file whose content was committed before is skipped (exit 0), unless --force.
+    The batches are the reseller's whose reference they are checked against: the one
+    --reference names, or --reseller's stored one, or the only reseller's stored.
+
+    A file whose content was committed before for the same reseller is skipped (exit 0),
+    unless --force.
 
     Exit status: 0 when every file's batch was committed or skipped (rejected rows do not fail
     a batch), 2 for usage errors and files that cannot be read or lack required columns, 1 for
@@ -298,6 +312,7 @@ def import_command(
     with Session.open(
         db,
         reference_file=reference_file,
+        reseller=reseller,
         dry_run=dry_run,
         lock_timeout=lock_timeout,
         notify=_note,
@@ -347,6 +362,9 @@ def _report(results, as_json: bool) -> None:
 def retry_command(batch_id, db, as_of, as_json, lock_timeout):
     """Re-check BATCH_ID's open rejections against the current reference and database.
 
+    The reference is the current one of the batch's reseller, whichever reseller's reference
+    was loaded last.
+
     Rows that pass now are imported as a new batch linked to BATCH_ID, and their rejections
     are marked resolved; rows that still fail stay open. A second retry admits nothing twice.
     """
@@ -390,36 +408,67 @@ def upgrade_command(db, lock_timeout):
 
 @cli.group()
 def reference():
-    """Load or show the reseller's reference (currencies, business models, classes)."""
+    """Load or show a reseller's reference (currencies, business models, classes)."""
 
 
 @reference.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @db_option
 def reference_load(file, db):
-    """Check FILE and store it as the reference, replacing the stored one."""
+    """Check FILE and store it as its reseller's current reference.
+
+    The reseller is the one FILE names (`reseller = "..."`), else `default`. Every version
+    loaded is kept; a FILE the same as the reseller's current reference stores nothing new.
+    """
     from pipeline import store
     from pipeline.reference import load_reference
 
     loaded = load_reference(file)
     with closing(store.connect(db, notify=_note)) as con:
-        store.save_reference(con, str(file), loaded.text)
-    click.echo(render.reference_stored(loaded, file, db))
+        version, new = store.save_reference(con, loaded.reseller, str(file), loaded.text)
+    click.echo(render.reference_stored(loaded, file, db, version, new))
 
 
 @reference.command("show")
 @db_option
-def reference_show(db):
-    """Print the stored reference, as it was loaded."""
+@reseller_option(
+    "Whose reference to print.  [default: the only reseller stored; with several, exit 2]"
+)
+@click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Which version to print (1 is the first loaded).  [default: the current one]",
+)
+def reference_show(db, reseller, version):
+    """Print a reseller's stored reference, as it was loaded."""
+    from pipeline import store
+    from pipeline.session import which_reseller
+
+    with closing(store.open_existing(db)) as con:
+        if not store.stored_resellers(con):
+            raise UsageError(f"{db}: no reference stored; run `onboard reference load FILE`")
+        reseller = which_reseller(con, reseller)
+        current = store.stored_reference(con, reseller)
+        stored = store.stored_reference(con, reseller, version)
+    if stored is None:
+        assert current is not None
+        versions = "version 1 only" if current.version == 1 else f"versions 1 to {current.version}"
+        raise UsageError(f"--version {version}: reseller {reseller!r} has reference {versions}")
+    click.echo(render.reference_header(stored))
+    click.echo(stored.content.rstrip("\n"))
+
+
+@cli.command("resellers")
+@db_option
+@format_option
+def resellers_command(db, fmt):
+    """List the resellers: current reference version, customers and batches of each."""
     from pipeline import store
 
     with closing(store.open_existing(db)) as con:
-        stored = store.stored_reference(con)
-    if stored is None:
-        raise UsageError(f"{db}: no reference stored; run `onboard reference load FILE`")
-    source, content = stored
-    click.echo(f"# loaded from {source}")
-    click.echo(content.rstrip("\n"))
+        _print_frame(store.resellers(con), fmt)
 
 
 @cli.command("report")
@@ -457,12 +506,18 @@ def report_command(batch_id, db, output):
 @cli.command("batches")
 @db_option
 @format_option
-def batches_command(db, fmt):
-    """List the stored batches with their status and counts."""
+@reseller_option("Only the batches of this reseller.  [default: every reseller's]")
+def batches_command(db, fmt, reseller):
+    """List the stored batches with their reseller, status and counts."""
     from pipeline import store
+    from pipeline.session import listed
 
     with closing(store.open_existing(db)) as con:
-        _print_frame(store.batches(con), fmt)
+        known = store.resellers(con)["reseller"].to_list()
+        if reseller is not None and reseller not in known:
+            named = f"known: {listed(known)}" if known else "none is known yet"
+            raise UsageError(f"--reseller: no reseller {reseller!r} ({named})")
+        _print_frame(store.batches(con, reseller), fmt)
 
 
 @cli.command("rejections")

@@ -14,10 +14,17 @@ from typing import NoReturn
 import polars as pl
 
 from pipeline.errors import ReferenceFileError
-from schemas.reference import CustomerClass, CustomField, Reference, whole_value
+from schemas.reference import (
+    DEFAULT_RESELLER,
+    CustomerClass,
+    CustomField,
+    Reference,
+    whole_value,
+)
 from schemas.vocabulary import STANDARD, header_key, is_reserved, minor_units
 
-_KEYS = {"currencies", "business_models", "customer_classes"}
+_KEYS = {"reseller", "currencies", "business_models", "customer_classes"}
+_RESELLER = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an identifier, e.g. acme-telecom
 _CLASS_KEYS = {"name", "custom_fields"}
 _FIELD_KEYS = {"name", "mandatory", "pattern"}
 _CLASS_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\]\]")
@@ -58,6 +65,13 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
 
     for key in sorted(data.keys() - _KEYS):
         fail(f"unknown key {key!r} (expected {', '.join(sorted(_KEYS))})", _key(key))
+    reseller = data.get("reseller", DEFAULT_RESELLER)
+    if not isinstance(reseller, str) or not _RESELLER.fullmatch(reseller):
+        fail(
+            f"reseller {reseller!r} must be an identifier: ASCII letters, digits, '-' and '_', "
+            'at most 64 characters, e.g. "acme-telecom"',
+            _key("reseller"),
+        )
     for key in ("currencies", "business_models"):
         if not isinstance(data.get(key), list) or not data[key]:
             fail(f"{key!r} must be a non-empty list of strings", _key(key))
@@ -123,7 +137,7 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
         parsed.append(
             CustomerClass(name.strip(), _custom_fields(entry, name, fail, class_start, headers))
         )
-    return Reference(tuple(currencies), tuple(models.values()), tuple(parsed), text)
+    return Reference(tuple(currencies), tuple(models.values()), tuple(parsed), text, reseller)
 
 
 def _custom_fields(

@@ -9,6 +9,7 @@ if TYPE_CHECKING:  # polars loads only when a command needs it (`onboard --help`
     import polars as pl
 
     from pipeline.run import BatchResult
+    from pipeline.store import StoredReference
     from schemas.reference import Reference
 
 # What a terminal would act on or a reader misread: C0 and C1 controls, DEL, line and paragraph
@@ -44,12 +45,12 @@ def stages(timings: dict[str, float]) -> str:
 def batch_details(batch: dict, rules: list[tuple[str, int]]) -> str:
     """What `onboard show` prints of a batch: its row, its options, its rejections by rule."""
     lines = [
-        f"{key + ':':15}{'' if value is None else printable(str(value))}"
+        f"{key + ':':20}{'' if value is None else printable(str(value))}"
         for key, value in batch.items()
         if key not in ("headers", "options", "timings")
     ]
-    lines.append(f"{'headers:':15}{json.dumps(batch['headers'])}")
-    lines.append(f"{'timings:':15}{json.dumps(batch['timings'])}")
+    lines.append(f"{'headers:':20}{json.dumps(batch['headers'])}")
+    lines.append(f"{'timings:':20}{json.dumps(batch['timings'])}")
     lines.append("options:")
     lines += [
         f"  {key + ':':15}{json.dumps(value)}" for key, value in (batch["options"] or {}).items()
@@ -60,11 +61,29 @@ def batch_details(batch: dict, rules: list[tuple[str, int]]) -> str:
     return "\n".join(lines)
 
 
-def reference_stored(reference: "Reference", source: object, db: object) -> str:
+def reference_stored(
+    reference: "Reference", source: object, db: object, version: int, new: bool
+) -> str:
+    """What `reference load` says: whose reference, which version, what it holds."""
+    where = f"reseller {reference.reseller}'s reference version {version}"
+    what = (
+        f"stored in {printable(str(db))} as {where}"
+        if new
+        else f"the same as {where}, current in {printable(str(db))}; nothing new stored"
+    )
     return (
-        f"reference {printable(str(source))} stored in {printable(str(db))}: "
+        f"reference {printable(str(source))} {what}: "
         f"{len(reference.currencies)} currencies, {len(reference.business_models)} business "
         f"models, {len(reference.customer_classes)} customer classes"
+    )
+
+
+def reference_header(stored: "StoredReference") -> str:
+    """The comment line `reference show` prints above a stored reference's TOML."""
+    which = "the current one" if stored.current else "not the current one"
+    return (
+        f"# reseller {stored.reseller}, reference version {stored.version} ({which}), loaded "
+        f"from {printable(stored.source)} at {stored.loaded_at:%Y-%m-%d %H:%M:%S %Z}"
     )
 
 
@@ -106,7 +125,13 @@ def summary(result: "BatchResult") -> str:
         + (f", skipped {result.rows_skipped}" if result.rows_skipped else "")
         + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else "")
     )
-    lines = [f"{printable(result.source)}: {what}", counts]
+    version = result.reference_version
+    checked = (
+        f"  reseller {result.reseller}, reference version {version}"
+        if version is not None
+        else f"  reseller {result.reseller}, a reference not stored (dry run)"
+    )
+    lines = [f"{printable(result.source)}: {what}", counts, checked]
     if result.notes:
         lines.append(f"  read as: {printable(', '.join(result.notes))}")
     if result.top_reasons:

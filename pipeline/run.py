@@ -31,7 +31,7 @@ from pipeline.parse import custom_fields, parse
 from pipeline.periods import add_periods
 from pipeline.read import read_batch
 from pipeline.validate import bounded_cell, repeated_names, validate
-from schemas.reference import Reference
+from schemas.reference import DEFAULT_RESELLER, Reference
 from schemas.rules import Context
 from schemas.vocabulary import SOURCE_ROW, text_column
 
@@ -67,6 +67,8 @@ class BatchResult:
     batch_id: int | None = None
     earlier_batch: int | None = None  # skipped: the batch that committed this content
     retry_of: int | None = None
+    reseller: str = DEFAULT_RESELLER  # whose batch: the reseller of the reference
+    reference_version: int | None = None  # of that reference as stored (None: not stored)
     sha256: str | None = None
     rows_read: int = 0
     rows_accepted: int = 0
@@ -116,21 +118,28 @@ def import_file(
     options: RunOptions,
     con: duckdb.DuckDBPyConnection,
     progress: Progress | None = None,
+    version: int | None = None,
 ) -> BatchResult:
-    """Import one file as one batch. Errors become the result's status, never half a batch."""
+    """Import one file as one batch of the reference's reseller (`version`: the reference's,
+    as stored). Errors become the result's status, never half a batch."""
     path = Path(path)
     clock = _Clock(progress)
-    result = BatchResult(source=str(path), timings=clock.timings)
+    result = BatchResult(
+        source=str(path),
+        reseller=reference.reseller,
+        reference_version=version,
+        timings=clock.timings,
+    )
     try:
         with clock("read"):
             if path.is_file():
                 result.sha256 = _sha256(path)
-                earlier = store.committed_batch(con, result.sha256)
+                earlier = store.committed_batch(con, result.sha256, reference.reseller)
                 if earlier is not None and not options.force:
                     return _skip_same_file(result, earlier, options, con, clock)
             fields = reference.custom_field_names
             read = read_batch(path, options, header_matcher(fields, options.renames))
-            options, fix_notes = _as_its_batch_was(read.headers, options, con)
+            options, fix_notes = _as_its_batch_was(read.headers, options, con, reference.reseller)
             columns = map_columns(str(path), read.headers, fields, options.renames)
         if options.decimal_comma is None:
             # recorded with the batch, so a retry and a fix file read amounts the same way
@@ -149,17 +158,21 @@ def import_file(
 
 
 def _as_its_batch_was(
-    headers: list[str], options: RunOptions, con: duckdb.DuckDBPyConnection
+    headers: list[str], options: RunOptions, con: duckdb.DuckDBPyConnection, reseller: str
 ) -> tuple[RunOptions, list[str]]:
     """A fix file is read as its batch was: with that batch's decimal mark, date layout and
-    column mapping, where the options leave them open. Also a note saying so."""
+    column mapping, where the options leave them open. Also a note saying so. A batch of
+    another reseller is as unknown as one never stored."""
     batch_id = marked_batch(headers)
     if batch_id is None:
         return options, []
     try:
-        stored = store.batch(con, batch_id)["options"] or {}
+        batch = store.batch(con, batch_id)
     except UsageError:
+        batch = None
+    if batch is None or batch["reseller"] != reseller:
         return options, [f"fix file of batch {batch_id}, which this database does not hold"]
+    stored = batch["options"] or {}
     decimal_comma = options.decimal_comma
     if decimal_comma is None:
         decimal_comma = stored.get("decimal_comma")
@@ -180,9 +193,14 @@ def _record_failure(result: BatchResult, options, con, clock: "_Clock", reason: 
 
 
 def retry_batch(
-    batch_id: int, reference: Reference, as_of: date | None, con: duckdb.DuckDBPyConnection
+    batch_id: int,
+    reference: Reference,
+    as_of: date | None,
+    con: duckdb.DuckDBPyConnection,
+    version: int | None = None,
 ) -> BatchResult:
-    """Re-check a batch's open rejections; import the rows that pass now as a new batch."""
+    """Re-check a batch's open rejections against `reference` (its reseller's, `version` as
+    stored); import the rows that pass now as a new batch."""
     original = store.batch(con, batch_id)
     if original["retry_of"] is not None:
         raise UsageError(f"batch {batch_id} is a retry; retry batch {original['retry_of']}")
@@ -197,6 +215,8 @@ def retry_batch(
     result = BatchResult(
         source=original["source"],
         retry_of=batch_id,
+        reseller=reference.reseller,
+        reference_version=version,
         sha256=original["sha256"],
         timings=clock.timings,
     )
@@ -245,7 +265,7 @@ def _run(
         stored = store.existing_customers(con, keys["name_key"])
         # kept for parse when the records are in memory; a streamed file's could be large
         in_memory = keys["name_key"] if read.frame is not None else None
-    writer = None if options.dry_run else store.BatchWriter(con, batch.retry_of)
+    writer = None if options.dry_run else store.BatchWriter(con, batch.retry_of, reference.reseller)
     background = _Background(writer)
     tally, reasons = _Tally(), []
     try:
@@ -375,8 +395,12 @@ def _check(
     keys: pl.Series | None = None,
 ) -> _Checked:
     """One chunk of records parsed, checked and given its periods. `repeated`: the batch's
-    names on several rows; `stored`: the stored customers it names; `keys`: its name keys,
-    when worked out already."""
+    names on several rows; `stored`: the stored customers it names, of every reseller; `keys`:
+    its name keys, when worked out already.
+
+    Names are unique across resellers: a name another reseller's customer holds is
+    `name_exists` whatever --on-existing says; only the reseller's own customers are skipped
+    or updated."""
     options = batch.options
     decimal_comma = bool(options.decimal_comma)
     with clock("parse"):
@@ -391,18 +415,22 @@ def _check(
         )
     with clock("validate"):
         stored = stored.join(typed.select("name_key"), on="name_key", how="semi")
+        mine = pl.col("reseller") == reference.reseller
+        taken = stored.filter(~mine).select("name_key")  # by another reseller's customers
+        stored = stored.filter(mine).join(taken, on="name_key", how="anti")
         rows_skipped = 0
         if options.on_existing == "skip":
             kept = typed.join(stored, on="name_key", how="anti")
             rows_skipped, typed = typed.height - kept.height, kept
         none = pl.Series("name_key", [], pl.String)
         shared = stored.filter(pl.col("customers") > 1)["name_key"]
+        own = stored["name_key"] if options.on_existing == "reject" else none
         context = Context(
             reference,
             options.as_of,
             decimal_comma,
             options.date_format,
-            existing=stored["name_key"] if options.on_existing == "reject" else none,
+            existing=pl.concat([own, taken["name_key"]]),
             ambiguous=shared if options.on_existing == "update" else none,
             repeated=repeated,
         )
@@ -459,6 +487,8 @@ def _batch_row(
         options=options.to_dict(),
         timings=clock.timings,
         retry_of=result.retry_of,
+        reseller=result.reseller,
+        reference_version=result.reference_version,
     )
 
 

@@ -1,4 +1,4 @@
-"""A session: a database opened for a run, with the reseller's reference resolved.
+"""A session: a database opened for a run, with the reseller and its reference resolved.
 
 `onboard import` and `onboard retry` work through one, and so can a scheduler's Python task:
 
@@ -7,8 +7,10 @@
             print(result.status, result.rows_accepted)
 
 It decides what the command line used to: what a missing database means (created, or for a
-dry run a database in memory), where the reference comes from (the file given, stored before
-the batches are checked; else the stored one), whether `--map` names known columns.
+dry run a database in memory), which reseller a run is for and where its reference comes from
+(the file given, stored as that reseller's current reference before the batches are checked;
+else the current one stored for the reseller named, or for the only reseller stored), whether
+`--map` names known columns.
 """
 
 from collections.abc import Callable, Iterable, Iterator
@@ -31,9 +33,17 @@ FileProgress = Callable[[Path, str, int | None], None]  # (file, stage starting,
 
 
 class Session:
-    def __init__(self, con: duckdb.DuckDBPyConnection, reference: Reference):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        reference: Reference | None,
+        reference_version: int | None = None,
+    ):
         self.con = con
+        # what imports check against (its reseller is theirs); None: a session for retries,
+        # each checked against the current reference of its batch's reseller
         self.reference = reference
+        self.reference_version = reference_version  # as stored; None: not stored (a dry run)
 
     @classmethod
     def open(
@@ -41,14 +51,20 @@ class Session:
         db: str | Path,
         *,
         reference_file: Path | None = None,
+        reseller: str | None = None,
         dry_run: bool = False,
         lock_timeout: float = 600,
         notify: Notify | None = None,
     ) -> "Session":
         """Open `db` for importing into it: created when missing, unless this is a dry run,
         which opens an existing file read-only (writing nothing, not even the reference) and
-        a missing one as a database in memory. The reference is `reference_file`, or the one
-        stored in `db`."""
+        a missing one as a database in memory.
+
+        The reference is `reference_file`, stored as its reseller's current one (a new
+        version, unless the same as the current one), or the current one stored for
+        `reseller`; with neither, that of the one reseller stored. UsageError when the file
+        and `reseller` disagree, when `reseller` has no reference stored, or when several
+        resellers have and none is named: each names the resellers stored."""
         exists = Path(db).exists()
         if reference_file is None and not exists:
             raise UsageError(
@@ -56,14 +72,26 @@ class Session:
                 "reseller's TOML configuration)"
             )
         reference = load_reference(reference_file) if reference_file is not None else None
+        if reference is not None and reseller is not None and reseller != reference.reseller:
+            raise UsageError(
+                f"--reseller {reseller} but {reference_file} is the reference of reseller "
+                f"{reference.reseller!r}; pass the reseller's own reference, or only one of them"
+            )
         if dry_run and not exists:
             con = store.connect(None)
         else:
             con = store.connect(db, read_only=dry_run, lock_timeout=lock_timeout, notify=notify)
         try:
-            if reference is not None and not dry_run:
-                store.save_reference(con, str(reference_file), reference.text)
-            return cls(con, reference or _stored_reference(con))
+            if reference is None:
+                return cls(con, *current_reference(con, which_reseller(con, reseller)))
+            if dry_run:  # nothing stored: its version only if it is the current one
+                stored = store.stored_reference(con, reference.reseller)
+                same = stored and stored.content == reference.text
+                return cls(con, reference, stored.version if stored and same else None)
+            version, _ = store.save_reference(
+                con, reference.reseller, str(reference_file), reference.text
+            )
+            return cls(con, reference, version)
         except BaseException:
             con.close()
             raise
@@ -72,29 +100,36 @@ class Session:
     def open_existing(
         cls, db: str | Path, lock_timeout: float = 600, notify: Notify | None = None
     ) -> "Session":
-        """Open a database that must exist already, with its stored reference (a retry)."""
+        """Open a database that must exist already, for retries: each batch is checked
+        against the current reference of its own reseller."""
         if not Path(db).exists():
             raise UsageError(f"{db}: no such database; pass --db")
         con = store.connect(db, lock_timeout=lock_timeout, notify=notify)
-        try:
-            return cls(con, _stored_reference(con))
-        except BaseException:
-            con.close()
-            raise
+        return cls(con, None)
+
+    @property
+    def reseller(self) -> str | None:
+        return None if self.reference is None else self.reference.reseller
 
     def import_files(
         self, paths: Iterable[str | Path], options: RunOptions, progress: FileProgress | None = None
     ) -> Iterator[run.BatchResult]:
         """Import each file (a folder: each supported file in it, by name) as its own batch;
-        yields each one's result as it ends."""
-        check_renames(options.renames, self.reference.custom_field_names)
+        yields each one's result as it ends. They are batches of the session's reseller."""
+        reference, version = self.reference, self.reference_version
+        if reference is None:
+            raise UsageError("a session for retries imports no file; open one with Session.open")
+        check_renames(options.renames, reference.custom_field_names)
         for path in expand_paths(paths):
             shown = (lambda stage, rows, p=path: progress(p, stage, rows)) if progress else None
-            yield run.import_file(path, self.reference, options, self.con, shown)
+            yield run.import_file(path, reference, options, self.con, shown, version)
 
     def retry(self, batch_id: int, as_of: date | None = None) -> run.BatchResult:
-        """Re-check a batch's open rejections; import the rows that pass now."""
-        return run.retry_batch(batch_id, self.reference, as_of, self.con)
+        """Re-check a batch's open rejections against the current reference of the batch's
+        reseller (whichever reseller's was stored last); import the rows that pass now."""
+        reseller = store.batch(self.con, batch_id)["reseller"]
+        reference, version = current_reference(self.con, reseller)
+        return run.retry_batch(batch_id, reference, as_of, self.con, version)
 
     def close(self) -> None:
         self.con.close()
@@ -111,12 +146,44 @@ class Session:
         self.close()
 
 
-def _stored_reference(con: duckdb.DuckDBPyConnection) -> Reference:
-    stored = store.stored_reference(con)
-    if stored is None:
+def which_reseller(con: duckdb.DuckDBPyConnection, reseller: str | None) -> str:
+    """The reseller a command is for: `reseller` if it has a reference stored, else the one
+    reseller that has. UsageError naming the resellers stored when that is not one."""
+    stored = store.stored_resellers(con)
+    if reseller is None and not stored:
         raise UsageError(
             "no reference in the database: pass --reference FILE (the reseller's TOML "
             "configuration) or run `onboard reference load FILE` first"
         )
-    source, content = stored
-    return parse_reference(content, f"stored reference (from {source})")
+    if reseller is None and len(stored) > 1:
+        raise UsageError(
+            f"the database holds the references of {len(stored)} resellers "
+            f"({listed(stored)}); pass --reseller ID"
+        )
+    if reseller is None:
+        return stored[0]
+    if reseller not in stored:
+        known = f"stored: {listed(stored)}" if stored else "none is stored"
+        raise UsageError(
+            f"no reference stored for reseller {reseller!r} ({known}); load its reference "
+            "first (`onboard reference load FILE`)"
+        )
+    return reseller
+
+
+def current_reference(con: duckdb.DuckDBPyConnection, reseller: str) -> tuple[Reference, int]:
+    """The reseller's current reference, and its version."""
+    stored = store.stored_reference(con, reseller)
+    if stored is None:
+        which_reseller(con, reseller)  # raises, naming the resellers stored
+    assert stored is not None
+    where = f"stored reference of {reseller}, version {stored.version} (from {stored.source})"
+    return parse_reference(stored.content, where), stored.version
+
+
+def listed(resellers: list[str], shown: int = 10) -> str:
+    """Resellers named in a message: the first ten, the rest counted."""
+    more = len(resellers) - shown
+    return ", ".join(resellers[:shown]) + (
+        f" and {more:,} more; see onboard resellers" if more > 0 else ""
+    )

@@ -1,4 +1,4 @@
-"""The DuckDB database: customers, rejections, batches and the reseller's reference.
+"""The DuckDB database: customers, rejections, batches and the resellers' references.
 
 A batch is written in one transaction: its customers, its rejections and its `batches` row
 commit together or not at all.
@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline.errors import OnboardError, UsageError
 from pipeline.names import clean_names, name_keys
+from schemas.reference import DEFAULT_RESELLER
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -87,7 +88,7 @@ CREATE TABLE IF NOT EXISTS reference (
 );
 """
 
-SCHEMA_VERSION = 2  # the layout this onboard writes; older files are upgraded in place
+SCHEMA_VERSION = 3  # the layout this onboard writes; older files are upgraded in place
 _MAGIC = b"DUCK"  # a DuckDB file holds these bytes at offset 8
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -118,9 +119,10 @@ CUSTOMER_COLUMNS = (
     "custom_data",
     "batch_id",
     "source_row",
+    "reseller",
 )
 _CUSTOM = "__custom_"  # the column of the n-th custom field of a chunk, as DuckDB scans it
-_CUSTOMER_FRAME = tuple(c for c in CUSTOMER_COLUMNS if c != "custom_data")  # from polars
+_CUSTOMER_FRAME = tuple(c for c in CUSTOMER_COLUMNS if c not in ("custom_data", "reseller"))
 REJECTION_COLUMNS = (
     "batch_id",
     "source_row",
@@ -153,6 +155,20 @@ class BatchRow:
     timings: dict = field(default_factory=dict)
     reason: str | None = None
     retry_of: int | None = None
+    reseller: str = DEFAULT_RESELLER
+    reference_version: int | None = None  # of the reseller's reference the rows were checked by
+
+
+@dataclass(frozen=True)
+class StoredReference:
+    """One version of a reseller's reference, as `reference` holds it."""
+
+    reseller: str
+    version: int
+    loaded_at: datetime
+    source: str
+    content: str
+    current: bool  # the reseller's highest version: the one imports check against
 
 
 def connect(
@@ -273,9 +289,11 @@ def _upgrade(con, version: int, target: str, notify) -> None:
             con.execute(SCHEMA_V1)
         con.execute(_VERSIONS)
         notes = [UPGRADES[v](con) for v in range(max(version, 1) + 1, SCHEMA_VERSION + 1)]
+        # the versions the file went through: from 1 when it recorded none (0 and 1)
+        recorded = version + 1 if version > 1 else 1
         con.execute(
             "INSERT INTO schema_version SELECT v, current_timestamp FROM range(?, ?) t(v)",
-            [max(version, 1), SCHEMA_VERSION + 1],
+            [recorded, SCHEMA_VERSION + 1],
         )
         con.commit()
     except BaseException:
@@ -323,7 +341,41 @@ def _to_2(con: duckdb.DuckDBPyConnection) -> str | None:
     )
 
 
-UPGRADES = {2: _to_2}  # version -> the step from the version before; returns a note or None
+def _to_3(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Resellers: every reference, batch and customer belongs to one. What was stored goes to
+    reseller `default`; the stored reference becomes its version 1 (loaded earlier: 2, 3...),
+    and the batches checked against it (started after it was loaded) record that version."""
+    for table in ("reference", "batches", "customers", "customer_history"):
+        con.execute(
+            f"ALTER TABLE {table} ADD COLUMN reseller VARCHAR NOT NULL DEFAULT '{DEFAULT_RESELLER}'"
+        )
+        con.execute(f"ALTER TABLE {table} ALTER COLUMN reseller DROP DEFAULT")
+    con.execute("ALTER TABLE reference ADD COLUMN version INTEGER NOT NULL DEFAULT 1")
+    con.execute("ALTER TABLE reference ALTER COLUMN version DROP DEFAULT")
+    con.execute(
+        "UPDATE reference SET version = n.version FROM (SELECT rowid AS row_id, "
+        "row_number() OVER (ORDER BY loaded_at, rowid) AS version FROM reference) n "
+        "WHERE reference.rowid = n.row_id"
+    )
+    con.execute("ALTER TABLE batches ADD COLUMN reference_version INTEGER")
+    con.execute(
+        "UPDATE batches SET reference_version = r.version FROM (SELECT version, loaded_at "
+        "FROM reference ORDER BY version DESC LIMIT 1) r WHERE batches.started_at >= r.loaded_at"
+    )
+    [(references, batches)] = con.execute(
+        "SELECT (SELECT count(*) FROM reference), (SELECT count(*) FROM batches)"
+    ).fetchall()
+    if not references and not batches:
+        return None
+    versions = f"; its stored reference is version {references}" if references else ""
+    return (
+        "references, batches and customers now belong to a reseller: those stored to "
+        f"reseller '{DEFAULT_RESELLER}'{versions}"
+    )
+
+
+# version -> the step from the version before; returns a note or None
+UPGRADES = {2: _to_2, 3: _to_3}
 
 
 @functools.cache
@@ -353,25 +405,31 @@ def _columns(con: duckdb.DuckDBPyConnection) -> dict[str, list[tuple[str, str]]]
 
 
 def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
-    """The stored customers among the name keys `keys`: name_key, created_on and `customers`,
-    how many have that key (more than one only where an upgrade found names to collide)."""
+    """The stored customers among the name keys `keys`, of every reseller: name_key, reseller,
+    created_on and `customers`, how many of that reseller have the key (more than one only
+    where an upgrade found names to collide)."""
     if not con.execute("SELECT 1 FROM customers LIMIT 1").fetchall():
         return pl.DataFrame(
-            schema={"name_key": pl.String, "created_on": pl.Date, "customers": pl.Int64}
+            schema={
+                "name_key": pl.String,
+                "reseller": pl.String,
+                "created_on": pl.Date,
+                "customers": pl.Int64,
+            }
         )
     batch_keys = _arrow(pl.DataFrame({"name_key": keys.drop_nulls().unique()}))  # noqa: F841
     return con.sql(
-        "SELECT c.name_key, min(c.created_on) AS created_on, count(*) AS customers "
-        "FROM customers c JOIN batch_keys b USING (name_key) GROUP BY c.name_key"
+        "SELECT c.name_key, c.reseller, min(c.created_on) AS created_on, count(*) AS customers "
+        "FROM customers c JOIN batch_keys b USING (name_key) GROUP BY c.name_key, c.reseller"
     ).pl()
 
 
-def committed_batch(con: duckdb.DuckDBPyConnection, sha256: str) -> int | None:
-    """The first committed batch of a file with this content, if any."""
+def committed_batch(con: duckdb.DuckDBPyConnection, sha256: str, reseller: str) -> int | None:
+    """The first batch of `reseller` that committed a file with this content, if any."""
     rows = con.execute(
         "SELECT min(batch_id) FROM batches WHERE sha256 = ? AND status = 'committed' "
-        "AND retry_of IS NULL",
-        [sha256],
+        "AND retry_of IS NULL AND reseller = ?",
+        [sha256, reseller],
     ).fetchall()
     return rows[0][0]
 
@@ -392,9 +450,15 @@ class BatchWriter:
     A batch's customers, rejections and `batches` row commit together or not at all.
     """
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, retry_of: int | None = None):
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        retry_of: int | None = None,
+        reseller: str = DEFAULT_RESELLER,
+    ):
         self.con = con
         self.retry_of = retry_of
+        self.reseller = reseller  # whose customers it adds, and may update
         con.begin()
         [(self.batch_id,)] = con.execute("SELECT nextval('batch_ids')").fetchall()
 
@@ -419,26 +483,30 @@ class BatchWriter:
 
     def add(self, chunk: Chunk) -> None:
         """Store a prepared chunk. `replaces`: name keys of stored customers that its customers
-        update; their rows move to customer_history. A retry batch marks the rejections of the
-        rows it admits as resolved."""
-        con, batch_id = self.con, self.batch_id
+        update (of the writer's reseller: no other's); their rows move to customer_history. A
+        retry batch marks the rejections of the rows it admits as resolved."""
+        con, batch_id, reseller = self.con, self.batch_id, self.reseller
         if chunk.replaces is not None:
             replaced = pl.DataFrame({"name_key": chunk.replaces})  # noqa: F841 (scanned)
             con.execute(
-                "INSERT INTO customer_history SELECT c.*, ?, current_timestamp "
-                "FROM customers c JOIN replaced USING (name_key)",
-                [batch_id],
-            )
-            con.execute("DELETE FROM customers WHERE name_key IN (SELECT name_key FROM replaced)")
-        if chunk.customers is not None:
-            new_customers = chunk.customers  # noqa: F841 (scanned)
-            selected = ", ".join(
-                _custom_data(chunk.fields) if c == "custom_data" else f'"{c}"'
-                for c in CUSTOMER_COLUMNS
+                "INSERT INTO customer_history BY NAME SELECT c.*, ? AS replaced_by_batch, "
+                "current_timestamp AS replaced_at "
+                "FROM customers c JOIN replaced USING (name_key) WHERE c.reseller = ?",
+                [batch_id, reseller],
             )
             con.execute(
+                "DELETE FROM customers WHERE reseller = ? "
+                "AND name_key IN (SELECT name_key FROM replaced)",
+                [reseller],
+            )
+        if chunk.customers is not None:
+            new_customers = chunk.customers  # noqa: F841 (scanned)
+            made = {"custom_data": _custom_data(chunk.fields), "reseller": "$reseller"}
+            selected = ", ".join(made.get(c, f'"{c}"') for c in CUSTOMER_COLUMNS)
+            con.execute(
                 f"INSERT INTO customers ({_names(CUSTOMER_COLUMNS)}) "
-                f"SELECT {selected} FROM new_customers"
+                f"SELECT {selected} FROM new_customers",
+                {"reseller": reseller},
             )
             if self.retry_of is not None:
                 con.execute(
@@ -461,7 +529,7 @@ class BatchWriter:
         if batch.status == "refused":
             con.execute("DELETE FROM customers WHERE batch_id = ?", [batch_id])
             con.execute(
-                "INSERT INTO customers SELECT * EXCLUDE (replaced_by_batch, replaced_at) "
+                "INSERT INTO customers BY NAME SELECT * EXCLUDE (replaced_by_batch, replaced_at) "
                 "FROM customer_history WHERE replaced_by_batch = ?",
                 [batch_id],
             )
@@ -482,7 +550,7 @@ class BatchWriter:
 
 def write_batch(con: duckdb.DuckDBPyConnection, batch: BatchRow) -> int:
     """Record a batch that stored no rows (skipped, failed); returns its batch_id."""
-    writer = BatchWriter(con, batch.retry_of)
+    writer = BatchWriter(con, batch.retry_of, batch.reseller)
     try:
         return writer.finish(batch)
     except BaseException:
@@ -508,6 +576,8 @@ _BATCH_COLUMNS = (
     "headers",
     "options",
     "timings",
+    "reseller",
+    "reference_version",
 )
 
 
@@ -545,29 +615,70 @@ def _batch_value(batch: BatchRow, column: str):
     return json.dumps(value) if column in ("headers", "options", "timings") else value
 
 
-def save_reference(con: duckdb.DuckDBPyConnection, source: str, content: str) -> None:
-    """Store the reference, replacing the one stored before."""
+def save_reference(
+    con: duckdb.DuckDBPyConnection, reseller: str, source: str, content: str
+) -> tuple[int, bool]:
+    """Store `content` as the reseller's current reference: its next version, unless it is
+    the content of its current one. Returns the version, and whether it was stored now."""
     con.begin()
-    con.execute("DELETE FROM reference")
-    con.execute("INSERT INTO reference VALUES (current_timestamp, ?, ?)", [source, content])
-    con.commit()
+    try:
+        current = stored_reference(con, reseller)
+        if current is not None and current.content == content:
+            con.rollback()
+            return current.version, False
+        version = 1 if current is None else current.version + 1
+        con.execute(
+            "INSERT INTO reference (reseller, version, loaded_at, source, content) "
+            "VALUES (?, ?, current_timestamp, ?, ?)",
+            [reseller, version, source, content],
+        )
+        con.commit()
+    except BaseException:
+        with contextlib.suppress(duckdb.Error):
+            con.rollback()
+        raise
+    return version, True
 
 
-def stored_reference(con: duckdb.DuckDBPyConnection) -> tuple[str, str] | None:
-    """(source, content) of the stored reference, or None."""
-    if not _has_table(con, "reference"):
-        return None
-    rows = con.execute("SELECT source, content FROM reference").fetchall()
-    return rows[0] if rows else None
+def stored_reference(
+    con: duckdb.DuckDBPyConnection, reseller: str, version: int | None = None
+) -> StoredReference | None:
+    """A version of the reseller's reference (None: its current one, the highest), if stored."""
+    rows = con.execute(
+        "SELECT reseller, version, loaded_at, source, content, "
+        "version = max(version) OVER () AS current FROM reference WHERE reseller = ? "
+        "QUALIFY version = coalesce(?, max(version) OVER ())",
+        [reseller, version],
+    ).fetchall()
+    return StoredReference(*rows[0]) if rows else None
 
 
-def batches(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every batch with its status, counts and how long it took."""
+def stored_resellers(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The resellers with a stored reference, by name."""
+    found = con.execute("SELECT DISTINCT reseller FROM reference ORDER BY reseller").fetchall()
+    return [reseller for (reseller,) in found]
+
+
+def resellers(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every reseller with its current reference version, customers and batches."""
     return con.sql(
-        "SELECT batch_id, source, status, as_of, rows_read, rows_accepted, rows_rejected, "
-        "rows_skipped, blank_rows, retry_of, "
+        "WITH r AS (SELECT reseller, max(version) AS reference_version FROM reference "
+        "GROUP BY ALL), c AS (SELECT reseller, count(*) AS customers FROM customers GROUP BY "
+        "ALL), b AS (SELECT reseller, count(*) AS batches FROM batches GROUP BY ALL) "
+        "SELECT reseller, reference_version, coalesce(customers, 0) AS customers, "
+        "coalesce(batches, 0) AS batches "
+        "FROM r FULL JOIN c USING (reseller) FULL JOIN b USING (reseller) ORDER BY reseller"
+    ).pl()
+
+
+def batches(con: duckdb.DuckDBPyConnection, reseller: str | None = None) -> pl.DataFrame:
+    """Every batch (of `reseller`, if given) with its status, counts and how long it took."""
+    return con.sql(
+        "SELECT batch_id, source, status, as_of, reseller, reference_version, rows_read, "
+        "rows_accepted, rows_rejected, rows_skipped, blank_rows, retry_of, "
         "round(epoch(finished_at) - epoch(started_at), 3) AS seconds, started_at, reason "
-        "FROM batches ORDER BY batch_id"
+        "FROM batches WHERE reseller = coalesce(?, reseller) ORDER BY batch_id",
+        params=[reseller],
     ).pl()
 
 

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 from schemas.vocabulary import minor_units
 
+DEFAULT_RESELLER = "default"  # the reseller of a reference that names none
+
 
 @dataclass(frozen=True)
 class CustomField:
@@ -39,6 +41,7 @@ class Reference:
     business_models: tuple[str, ...]
     customer_classes: tuple[CustomerClass, ...]
     text: str  # the TOML as written, kept so `reference show` gives back what was loaded
+    reseller: str = DEFAULT_RESELLER  # whose reference it is: its customers and batches
 
     @functools.cached_property
     def class_names(self) -> tuple[str, ...]:

@@ -7,6 +7,7 @@ Readers' own hostile files (gzip bombs, NUL bytes, workbooks) are in test_read*.
 import csv
 import datetime as dt
 import io
+import json
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ from helpers import (
 )
 from pipeline import store
 from pipeline.columns import map_columns
+from pipeline.errors import OnboardError
 from pipeline.excel import read_workbook
 from pipeline.names import clean_names, name_keys
 from pipeline.options import RunOptions
@@ -178,7 +180,7 @@ def test_an_earlier_database_is_upgraded_in_place_and_collisions_are_listed(onbo
     assert result.exit_code == 0, result.output
     notes = [ln for ln in result.stderr.splitlines() if "upgraded" in ln]
     assert len(notes) == 1
-    assert "upgraded in place from schema version 1 to 2" in notes[0]
+    assert "upgraded in place from schema version 1 to 3" in notes[0]
     assert "2 stored customers have names that now compare equal" in notes[0]
     assert "table name_collisions" in notes[0]
     assert query(db, "SELECT max(version) FROM schema_version") == [(store.SCHEMA_VERSION,)]
@@ -193,7 +195,7 @@ def test_an_earlier_database_is_upgraded_in_place_and_collisions_are_listed(onbo
     assert query(db, "SELECT name FROM customers WHERE batch_id = 2") == [("Zulu",)]
     # a second command finds nothing to upgrade
     again = onboard("upgrade")
-    assert again.stdout.strip() == f"{db}: schema version 2 (current: 2)"
+    assert again.stdout.strip() == f"{db}: schema version 3 (current: 3)"
     assert "upgraded" not in again.stderr
 
 
@@ -220,6 +222,147 @@ def test_read_commands_on_an_earlier_database_say_how_to_upgrade(onboard, db):
     assert f"run `onboard upgrade --db {db}`" in message
     assert "upgraded in place" in onboard("upgrade").stderr
     assert onboard("batches").exit_code == 0
+
+
+def version_2_database(path: Path, names: list[str]) -> None:
+    """A database as onboard wrote it at schema version 2, before resellers: customers named
+    `names` from batch 1 (started before the stored reference was loaded, 2026-02-01), the
+    first of them updated by batch 2 (started after), its old values in customer_history."""
+    con = duckdb.connect(str(path))
+    con.execute(store.SCHEMA_V1)
+    store.UPGRADES[2](con)
+    con.execute(
+        "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
+    )
+    con.execute("INSERT INTO schema_version VALUES (1, now()), (2, now())")
+    content = (SAMPLE / "reference.toml").read_text(encoding="utf-8")
+    con.execute(
+        "INSERT INTO reference VALUES (TIMESTAMPTZ '2026-02-01 00:00:00+00', 'ref.toml', ?)",
+        [content],
+    )
+    for started, source, rows in (
+        ("2026-01-01", "old.csv", len(names)),
+        ("2026-03-01", "fix.csv", 1),
+    ):
+        con.execute(
+            "INSERT INTO batches VALUES (nextval('batch_ids'), ?, 'abc', 'committed', "
+            "DATE '2026-01-01', ?::TIMESTAMPTZ, ?::TIMESTAMPTZ, ?, ?, 0, 0, 0, NULL, NULL, "
+            "'[]', '{}', '{}')",
+            [source, f"{started} 00:00:00+00", f"{started} 00:00:01+00", rows, rows],
+        )
+    keys = name_keys(clean_names(pl.Series(names))).to_list()
+    for row, (name, key) in enumerate(zip(names, keys, strict=True), 2):
+        con.execute(
+            "INSERT INTO customers VALUES (?, ?, 'Internet access', 'Retail', 'daily', 'UTC', "
+            "'prepaid', 'USD', NULL, 0, DATE '2026-01-01', DATE '2026-01-01', "
+            "DATE '2026-01-01', DATE '2026-01-01', DATE '2026-01-01', "
+            "TIMESTAMPTZ '2026-01-02 00:00:00+00', MAP {}, ?, ?)",
+            [name, key, 2 if row == 2 else 1, row],
+        )
+    con.execute(
+        "INSERT INTO customer_history SELECT * REPLACE (1 AS batch_id), 2, now() "
+        "FROM customers WHERE batch_id = 2"
+    )
+    con.close()
+
+
+def table_shapes(db) -> list[tuple]:
+    return query(
+        db,
+        "SELECT table_name, ordinal_position, column_name, data_type, is_nullable, "
+        "column_default FROM information_schema.columns ORDER BY ALL",
+    )
+
+
+def test_a_version_2_database_is_upgraded_in_place_to_resellers(onboard, db, batch):
+    version_2_database(db, ["Acme", "Bravo"])
+    sent = batch(customer("ACME"), customer("Zulu"))
+    result = onboard("import", str(sent), "--as-of", AS_OF)  # the one reseller stored
+
+    assert result.exit_code == 0, result.output
+    [note] = [ln for ln in result.stderr.splitlines() if "upgraded" in ln]
+    assert note.endswith(
+        "upgraded in place from schema version 2 to 3; references, batches and customers now "
+        "belong to a reseller: those stored to reseller 'default'; its stored reference is "
+        "version 1"
+    )
+    assert query(db, "SELECT version FROM schema_version ORDER BY 1") == [(1,), (2,), (3,)]
+    assert query(db, "SELECT reseller, version, source FROM reference") == [
+        ("default", 1, "ref.toml")
+    ]
+    # batch 1 started before the stored reference was loaded: which one it met is not known
+    assert query(db, "SELECT batch_id, reseller, reference_version FROM batches ORDER BY 1") == [
+        (1, "default", None),
+        (2, "default", 1),
+        (3, "default", 1),
+    ]
+    assert query(db, "SELECT name, reseller, batch_id FROM customers ORDER BY 1") == [
+        ("Acme", "default", 2),
+        ("Bravo", "default", 1),
+        ("Zulu", "default", 3),
+    ]
+    assert query(db, "SELECT name, reseller, replaced_by_batch FROM customer_history") == [
+        ("Acme", "default", 2)
+    ]
+    assert query(db, "SELECT rule FROM rejections") == [("name_exists",)]
+    assert onboard("upgrade").stdout.strip() == f"{db}: schema version 3 (current: 3)"
+
+
+def test_a_version_1_database_is_upgraded_to_resellers_without_a_reference(
+    onboard, db, batch, tmp_path
+):
+    version_1_database(db, ["Acme"])
+    result = onboard("upgrade")
+
+    assert result.exit_code == 0, result.output
+    assert result.stderr.strip().endswith(
+        "upgraded in place from schema version 1 to 3; references, batches and customers now "
+        "belong to a reseller: those stored to reseller 'default'"
+    )
+    assert query(db, "SELECT reseller, reference_version FROM batches") == [("default", None)]
+    assert query(db, "SELECT name, reseller FROM customers") == [("Acme", "default")]
+    assert query(db, "SELECT count(*) FROM reference") == [(0,)]
+    listed = json.loads(onboard("resellers", "--format", "json").stdout)
+    assert listed == [
+        {"reseller": "default", "reference_version": None, "customers": 1, "batches": 1}
+    ]
+    acme = tmp_path / "acme.toml"
+    acme.write_text('reseller = "acme"\n' + (SAMPLE / "reference.toml").read_text())
+    sent = batch(customer("acme"), customer("Zulu"))
+    assert run_import(onboard, sent, "--on-existing", "update", reference=acme).exit_code == 0
+    assert query(db, "SELECT name, reseller FROM customers ORDER BY 1") == [
+        ("Acme", "default"),
+        ("Zulu", "acme"),
+    ]
+    assert query(db, "SELECT rule FROM rejections") == [("name_exists",)]
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_an_upgraded_database_has_the_shape_of_a_new_one(onboard, db, tmp_path, version):
+    (version_1_database if version == 1 else version_2_database)(db, ["Acme"])
+    assert onboard("upgrade").exit_code == 0
+    fresh = tmp_path / "fresh.duckdb"
+    store.connect(fresh).close()
+    assert table_shapes(db) == table_shapes(fresh)
+    assert ("customers", 20, "reseller", "VARCHAR", "NO", None) in table_shapes(fresh)
+
+
+def test_a_failed_upgrade_leaves_the_database_as_it_was(onboard, db, monkeypatch):
+    version_2_database(db, ["Acme"])
+    before = table_shapes(db)
+    step = store.UPGRADES[3]
+
+    def fails_at_its_end(con):
+        step(con)
+        raise OnboardError("the upgrade broke")
+
+    monkeypatch.setitem(store.UPGRADES, 3, fails_at_its_end)
+    result = onboard("upgrade")
+
+    assert one_line_error(result, 1) == "onboard: error: the upgrade broke"
+    assert table_shapes(db) == before
+    assert query(db, "SELECT max(version) FROM schema_version") == [(2,)]
+    assert query(db, "SELECT count(*) FROM customers") == [(1,)]
 
 
 # ---------------------------------------------------------------------------------------------

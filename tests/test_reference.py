@@ -46,6 +46,13 @@ def test_the_two_class_reference_loads():
     assert reference.custom_field_names == ("email", "tax_id", "licence")
 
 
+def test_a_reference_names_its_reseller_or_is_the_default_one():
+    assert parse_reference(TWO, "ref.toml").reseller == "default"
+    named = parse_reference('reseller = "acme-Telecom_2"\n' + TWO, "ref.toml")
+    assert named.reseller == "acme-Telecom_2"
+    assert named.text.startswith('reseller = "acme-Telecom_2"')
+
+
 def test_the_sample_reference_loads(reference_path):
     reference = load_reference(reference_path)
     assert reference.currencies == ("USD", "EUR", "CZK", "JPY", "BHD")
@@ -190,7 +197,37 @@ BAD = [
         "unknown top-level key",
         lines(TWO, l3='timezone = "UTC"'),
         3,
-        "unknown key 'timezone' (expected business_models, currencies, customer_classes)",
+        "unknown key 'timezone' (expected business_models, currencies, customer_classes, reseller)",
+    ),
+    (
+        "reseller with a space",
+        lines(TWO, l3='reseller = "acme telecom"'),
+        3,
+        "reseller 'acme telecom' must be an identifier: ASCII letters, digits, '-' and '_'",
+    ),
+    (
+        "reseller empty",
+        lines(TWO, l3='reseller = ""'),
+        3,
+        "reseller '' must be an identifier",
+    ),
+    (
+        "reseller not a string",
+        lines(TWO, l3="reseller = 7"),
+        3,
+        "reseller 7 must be an identifier",
+    ),
+    (
+        "reseller with a non-ASCII letter",
+        lines(TWO, l3='reseller = "télé-acme"'),
+        3,
+        "reseller 'télé-acme' must be an identifier",
+    ),
+    (
+        "reseller too long",
+        lines(TWO, l3=f'reseller = "{"a" * 65}"'),
+        3,
+        f"reseller '{'a' * 65}' must be an identifier",
     ),
     (
         "unknown top-level key inside another key",
