@@ -481,7 +481,13 @@ def resellers_command(db, fmt):
     metavar="FILE.html",
     help="The HTML file to write: one self-contained page (inline CSS and SVG, no script).",
 )
-def report_command(batch_id, db, output):
+@click.option(
+    "--reseller",
+    metavar="ID",
+    help="Without BATCH_ID: the open rejections of this reseller's batches only.  "
+    "[default: every reseller's]",
+)
+def report_command(batch_id, db, output, reseller):
     """Write a report a person can look at: BATCH_ID's counts, timings, rejections by rule and
     column, which rows were rejected, its customers by period, currency and zone, and the
     days their current periods close; without BATCH_ID, the rejections still open across
@@ -492,7 +498,12 @@ def report_command(batch_id, db, output):
 
     with closing(store.open_existing(db)) as con:
         if batch_id is None:
-            page = report.backlog_report(store.backlog_data(con, today_utc()), today_utc())
+            if reseller is not None and reseller not in store.stored_resellers(con):
+                raise UsageError(
+                    f"no reseller {reseller!r} is stored; `onboard resellers` lists them"
+                )
+            data = store.backlog_data(con, today_utc(), reseller)
+            page = report.backlog_report(data, today_utc(), reseller)
         else:
             data = store.batch_report_data(con, batch_id, report.MAP_CELLS)
             page = report.batch_report(data)

@@ -71,8 +71,8 @@ def batch_report(data: dict) -> str:
     return _page(title, subtitle, sections)
 
 
-def backlog_report(data: dict, today: date) -> str:
-    """The HTML report of the rejections still open, across batches, from
+def backlog_report(data: dict, today: date, reseller: str | None = None) -> str:
+    """The HTML report of the rejections still open, across batches (of `reseller`), from
     `store.backlog_data`."""
     sections = [
         _counts_table([("open rejections", data["open"]), ("rows", data["rows"])]),
@@ -80,7 +80,8 @@ def backlog_report(data: dict, today: date) -> str:
         _section("Open rejections by age (days since their batch)", _bars("ages", data["ages"])),
         _section("Open rejections by batch", _bars("batches", data["batches"])),
     ]
-    return _page("Open rejections", f"as of {today}", sections)
+    whose = f", reseller {printable(reseller)}" if reseller else ", every reseller"
+    return _page("Open rejections", f"as of {today}{whose}", sections)
 
 
 def _page(title: str, subtitle: str, sections: list[str]) -> str:

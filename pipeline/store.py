@@ -746,35 +746,38 @@ def batch_report_data(con: duckdb.DuckDBPyConnection, batch_id: int, cells: int)
     }
 
 
-def backlog_data(con: duckdb.DuckDBPyConnection, today: date) -> dict:
-    """The rejections still open (not resolved by a retry) across batches: by rule, by age
-    (days since their batch started) and by batch."""
+def backlog_data(con: duckdb.DuckDBPyConnection, today: date, reseller: str | None = None) -> dict:
+    """The rejections still open (not resolved by a retry) across batches (of `reseller`, or
+    of all): by rule, by age (days since their batch started) and by batch."""
     open_ = (
         "SELECT r.*, b.started_at FROM rejections r JOIN batches b USING (batch_id) "
-        "WHERE r.resolved_by_batch IS NULL AND b.status IN ('committed', 'refused')"
+        "WHERE r.resolved_by_batch IS NULL AND b.status IN ('committed', 'refused') "
+        "AND b.reseller = coalesce($reseller, b.reseller)"
     )
     age = (
         "CASE WHEN days <= 1 THEN '0-1 days' WHEN days <= 7 THEN '2-7 days' "
         "WHEN days <= 30 THEN '8-30 days' ELSE 'over 30 days' END"
     )
-    [(total, rows)] = con.execute(
-        f"SELECT count(*), count(DISTINCT (batch_id, source_row)) FROM ({open_})"
-    ).fetchall()
+
+    def rows(sql: str, **more) -> list[tuple]:
+        return con.execute(sql.format(open=open_), {"reseller": reseller, **more}).fetchall()
+
+    [(total, rejected_rows)] = rows(
+        "SELECT count(*), count(DISTINCT (batch_id, source_row)) FROM ({open})"
+    )
     return {
         "open": total,
-        "rows": rows,
-        "rules": con.execute(
-            f"SELECT rule, count(*) FROM ({open_}) GROUP BY 1 ORDER BY 2 DESC, 1"
-        ).fetchall(),
-        "ages": con.execute(
-            f"SELECT {age}, count(*) FROM (SELECT ? - started_at::DATE AS days FROM ({open_})) "
-            "GROUP BY 1 ORDER BY min(days)",
-            [today],
-        ).fetchall(),
-        "batches": con.execute(
-            f"SELECT 'batch ' || batch_id, count(*) FROM ({open_}) GROUP BY batch_id "
+        "rows": rejected_rows,
+        "rules": rows("SELECT rule, count(*) FROM ({open}) GROUP BY 1 ORDER BY 2 DESC, 1"),
+        "ages": rows(
+            f"SELECT {age}, count(*) FROM (SELECT $today - started_at::DATE AS days "
+            "FROM ({open})) GROUP BY 1 ORDER BY min(days)",
+            today=today,
+        ),
+        "batches": rows(
+            "SELECT 'batch ' || batch_id, count(*) FROM ({open}) GROUP BY batch_id "
             "ORDER BY batch_id"
-        ).fetchall(),
+        ),
     }
 
 

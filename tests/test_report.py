@@ -175,3 +175,19 @@ def test_the_report_renders_in_a_real_browser(onboard, db, tmp_path, imported):
     assert sum(p == red for p in pixels) > 5  # the rejected rows in the row map
     if SCREENSHOT:
         shutil.copy(shot, ROOT / SCREENSHOT)
+
+
+def test_the_open_rejections_report_of_one_reseller(onboard, db, tmp_path, batch, imported):
+    acme = tmp_path / "acme.toml"
+    acme.write_text('reseller = "acme"\n' + (SAMPLE / "reference.toml").read_text(), "utf-8")
+    sent = batch(customer("Acme One", currency="GBP"), name="acme.csv")
+    assert onboard("import", str(sent), "--reference", str(acme), "--as-of", AS_OF).exit_code == 0
+
+    page = Page(report(onboard, tmp_path, "--reseller", "acme").read_text(encoding="utf-8"))
+    assert page.bars["rules"] == [("currency_not_enabled", 1.0)]
+    assert page.bars["batches"] == [("batch 5", 1.0)]
+    everyone = Page(report(onboard, tmp_path).read_text(encoding="utf-8"))
+    assert ("batch 5", 1.0) in everyone.bars["batches"] and len(everyone.bars["batches"]) > 1
+    unknown = onboard("report", "--reseller", "nobody", "--output", str(tmp_path / "x.html"))
+    assert unknown.exit_code == 2
+    assert "no reseller 'nobody' is stored" in unknown.stderr
