@@ -375,6 +375,35 @@ def retry_command(batch_id, db, as_of, as_json, lock_timeout):
     _report([result], as_json)
 
 
+@cli.command("revert")
+@click.argument("batch_id", type=int)
+@db_option
+@click.option(
+    "--cascade",
+    is_flag=True,
+    help="Also revert the later batches that changed BATCH_ID's customers or retried it, "
+    "newest first.  [default: refuse, naming them]",
+)
+@click.option("--dry-run", is_flag=True, help="Say what would change; change nothing.")
+@lock_timeout_option
+def revert_command(batch_id, db, cascade, dry_run, lock_timeout):
+    """Undo a committed batch, in one transaction: delete the customers it stored, restore the
+    ones it updated as they were, reopen the rejections it resolved (a retry); its status
+    becomes reverted, its rejections stay. Its file can then be imported again.
+
+    Exit status 1, naming them, when later batches changed its customers or retried it
+    (unless --cascade); 2 for a batch that is not committed.
+    """
+    from pipeline import store
+    from pipeline.revert import revert
+
+    if not Path(db).exists():
+        raise UsageError(f"{db}: no such database; pass --db")
+    with closing(store.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
+        done = revert(con, batch_id, cascade=cascade, dry_run=dry_run)
+    click.echo(render.reverted(done, dry_run))
+
+
 @cli.command("show")
 @click.argument("batch_id", type=int)
 @db_option

@@ -87,6 +87,16 @@ def reference_header(stored: "StoredReference") -> str:
     )
 
 
+def reverted(done: list, dry_run: bool) -> str:
+    """What `onboard revert` did (`revert.Reverted`s), a line a batch."""
+    verb = "would be reverted" if dry_run else "reverted"
+    return "\n".join(
+        f"batch {r.batch_id} {verb}: {r.removed:,} customer(s) removed, {r.restored:,} restored "
+        f"as they were before it, {r.reopened:,} rejection(s) of the batch it retried open again"
+        for r in done
+    )
+
+
 def csv_text(frame: "pl.DataFrame") -> str:
     """A frame as CSV for a spreadsheet: text cells that a spreadsheet would run as formulas
     get a `'` first, as in fix files."""

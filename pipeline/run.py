@@ -202,6 +202,8 @@ def retry_batch(
     """Re-check a batch's open rejections against `reference` (its reseller's, `version` as
     stored); import the rows that pass now as a new batch."""
     original = store.batch(con, batch_id)
+    if original["status"] == "reverted":
+        raise UsageError(f"batch {batch_id} was reverted: there is nothing of it to retry")
     if original["retry_of"] is not None:
         raise UsageError(f"batch {batch_id} is a retry; retry batch {original['retry_of']}")
     stored = original["options"] or {}

@@ -88,7 +88,7 @@ CREATE TABLE IF NOT EXISTS reference (
 );
 """
 
-SCHEMA_VERSION = 3  # the layout this onboard writes; older files are upgraded in place
+SCHEMA_VERSION = 4  # the layout this onboard writes; older files are upgraded in place
 _MAGIC = b"DUCK"  # a DuckDB file holds these bytes at offset 8
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -374,8 +374,15 @@ def _to_3(con: duckdb.DuckDBPyConnection) -> str | None:
     )
 
 
+def _to_4(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A committed batch can be reverted: its status becomes `reverted`, with when and by whom."""
+    con.execute("ALTER TABLE batches ADD COLUMN reverted_at TIMESTAMPTZ")
+    con.execute("ALTER TABLE batches ADD COLUMN reverted_by VARCHAR")
+    return None
+
+
 # version -> the step from the version before; returns a note or None
-UPGRADES = {2: _to_2, 3: _to_3}
+UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4}
 
 
 @functools.cache
@@ -691,6 +698,49 @@ def batch(con: duckdb.DuckDBPyConnection, batch_id: int) -> dict:
     for column in ("headers", "options", "timings"):
         row[column] = json.loads(row[column]) if row[column] else None
     return row
+
+
+def dependent_batches(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[int]:
+    """The committed batches that changed customers `batch_id` stored (an update moved its
+    version to customer_history) or retried its rejections."""
+    found = con.execute(
+        "SELECT later FROM (SELECT replaced_by_batch AS later FROM customer_history "
+        "WHERE batch_id = $1 UNION SELECT batch_id FROM batches WHERE retry_of = $1) "
+        "WHERE later IN (SELECT batch_id FROM batches WHERE status = 'committed') ORDER BY 1",
+        [batch_id],
+    ).fetchall()
+    return [b for (b,) in found]
+
+
+def revert_batch(con: duckdb.DuckDBPyConnection, batch_id: int, by: str) -> dict[str, int]:
+    """Undo a committed batch (in the caller's transaction): delete the customers it stored,
+    restore those it replaced from customer_history, reopen the rejections it resolved (a
+    retry), mark it `reverted`. Its rejections stay. The counts of what changed."""
+    [(removed,)] = con.execute(
+        "SELECT count(*) FROM customers WHERE batch_id = ?", [batch_id]
+    ).fetchall()
+    con.execute("DELETE FROM customers WHERE batch_id = ?", [batch_id])
+    [(restored,)] = con.execute(
+        "SELECT count(*) FROM customer_history WHERE replaced_by_batch = ?", [batch_id]
+    ).fetchall()
+    con.execute(
+        "INSERT INTO customers BY NAME SELECT * EXCLUDE (replaced_by_batch, replaced_at) "
+        "FROM customer_history WHERE replaced_by_batch = ?",
+        [batch_id],
+    )
+    con.execute("DELETE FROM customer_history WHERE replaced_by_batch = ?", [batch_id])
+    [(reopened,)] = con.execute(
+        "SELECT count(*) FROM rejections WHERE resolved_by_batch = ?", [batch_id]
+    ).fetchall()
+    con.execute(
+        "UPDATE rejections SET resolved_by_batch = NULL WHERE resolved_by_batch = ?", [batch_id]
+    )
+    con.execute(
+        "UPDATE batches SET status = 'reverted', reverted_at = current_timestamp, "
+        "reverted_by = ? WHERE batch_id = ?",
+        [by, batch_id],
+    )
+    return {"removed": removed, "restored": restored, "reopened": reopened}
 
 
 def rule_counts(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[tuple[str, int]]:

@@ -45,6 +45,8 @@ from pipeline.validate import validate
 from schemas.rules import Context
 from schemas.vocabulary import STANDARD, is_reserved
 
+LATEST = store.SCHEMA_VERSION
+
 
 def run_import(onboard, path, *extra, reference=SAMPLE / "reference.toml"):
     return onboard("import", str(path), "--reference", str(reference), "--as-of", AS_OF, *extra)
@@ -180,7 +182,7 @@ def test_an_earlier_database_is_upgraded_in_place_and_collisions_are_listed(onbo
     assert result.exit_code == 0, result.output
     notes = [ln for ln in result.stderr.splitlines() if "upgraded" in ln]
     assert len(notes) == 1
-    assert "upgraded in place from schema version 1 to 3" in notes[0]
+    assert f"upgraded in place from schema version 1 to {store.SCHEMA_VERSION}" in notes[0]
     assert "2 stored customers have names that now compare equal" in notes[0]
     assert "table name_collisions" in notes[0]
     assert query(db, "SELECT max(version) FROM schema_version") == [(store.SCHEMA_VERSION,)]
@@ -195,7 +197,7 @@ def test_an_earlier_database_is_upgraded_in_place_and_collisions_are_listed(onbo
     assert query(db, "SELECT name FROM customers WHERE batch_id = 2") == [("Zulu",)]
     # a second command finds nothing to upgrade
     again = onboard("upgrade")
-    assert again.stdout.strip() == f"{db}: schema version 3 (current: 3)"
+    assert again.stdout.strip() == f"{db}: schema version {LATEST} (current: {LATEST})"
     assert "upgraded" not in again.stderr
 
 
@@ -282,11 +284,12 @@ def test_a_version_2_database_is_upgraded_in_place_to_resellers(onboard, db, bat
     assert result.exit_code == 0, result.output
     [note] = [ln for ln in result.stderr.splitlines() if "upgraded" in ln]
     assert note.endswith(
-        "upgraded in place from schema version 2 to 3; references, batches and customers now "
-        "belong to a reseller: those stored to reseller 'default'; its stored reference is "
-        "version 1"
+        f"upgraded in place from schema version 2 to {LATEST}; references, batches and "
+        "customers now belong to a reseller: those stored to reseller 'default'; its stored "
+        "reference is version 1"
     )
-    assert query(db, "SELECT version FROM schema_version ORDER BY 1") == [(1,), (2,), (3,)]
+    versions = query(db, "SELECT version FROM schema_version ORDER BY 1")
+    assert versions == [(v,) for v in range(1, LATEST + 1)]
     assert query(db, "SELECT reseller, version, source FROM reference") == [
         ("default", 1, "ref.toml")
     ]
@@ -305,7 +308,7 @@ def test_a_version_2_database_is_upgraded_in_place_to_resellers(onboard, db, bat
         ("Acme", "default", 2)
     ]
     assert query(db, "SELECT rule FROM rejections") == [("name_exists",)]
-    assert onboard("upgrade").stdout.strip() == f"{db}: schema version 3 (current: 3)"
+    assert onboard("upgrade").stdout.strip() == f"{db}: schema version {LATEST} (current: {LATEST})"
 
 
 def test_a_version_1_database_is_upgraded_to_resellers_without_a_reference(
@@ -316,8 +319,8 @@ def test_a_version_1_database_is_upgraded_to_resellers_without_a_reference(
 
     assert result.exit_code == 0, result.output
     assert result.stderr.strip().endswith(
-        "upgraded in place from schema version 1 to 3; references, batches and customers now "
-        "belong to a reseller: those stored to reseller 'default'"
+        f"upgraded in place from schema version 1 to {LATEST}; references, batches and "
+        "customers now belong to a reseller: those stored to reseller 'default'"
     )
     assert query(db, "SELECT reseller, reference_version FROM batches") == [("default", None)]
     assert query(db, "SELECT name, reseller FROM customers") == [("Acme", "default")]
