@@ -297,3 +297,50 @@ def test_a_database_held_past_lock_timeout_exits_1_with_one_line(
     result = onboard("import", str(path))
     assert result.exit_code == 0
     assert "batch 1 committed" in result.stdout
+
+
+def test_kill_9_during_a_revert_leaves_the_batch_whole_or_wholly_undone(
+    tmp_path, db, onboard, reference_path, start
+):
+    assert onboard("reference", "load", str(reference_path)).exit_code == 0
+    for n, policy in ((1, "reject"), (2, "update")):  # batch 2 updates batch 1's shared names
+        path = big_batch(tmp_path / f"batch-{n}.csv", f"Batch{n}", shared_every=4)
+        process = start("import", str(path), "--as-of", AS_OF, "--on-existing", policy)
+        assert finish(process)[0] and process.returncode == 0
+    whole = check_consistent(db)
+    rng = random.Random(SEED)
+
+    def stored() -> tuple:
+        con = duckdb.connect(str(db), read_only=True)
+        try:
+            return con.execute(
+                "SELECT (SELECT status FROM batches WHERE batch_id = 2), "
+                "(SELECT count(*) FROM customers WHERE batch_id = 2), "
+                "(SELECT count(*) FROM customer_history)"
+            ).fetchone()
+        finally:
+            con.close()
+
+    committed = stored()
+    assert committed[0] == "committed" and committed[1] > 0 and committed[2] > 0
+    for _ in range(4):
+        process = start("revert", "2")
+        wait_for_write(db, process, timeout=60)
+        time.sleep(rng.uniform(0, 0.3))
+        if process.poll() is None:
+            process.send_signal(signal.SIGKILL)
+        finish(process, timeout=60)
+        state = stored()
+        assert state in (committed, ("reverted", 0, 0)), state
+        check_consistent(db)
+        if state[0] == "reverted":
+            break
+    if stored()[0] == "committed":
+        process = start("revert", "2")
+        finish(process)
+        assert process.returncode == 0
+    assert stored() == ("reverted", 0, 0)
+    assert (
+        check_consistent(db)[sha256(tmp_path / "batch-1.csv")]
+        == whole[sha256(tmp_path / "batch-1.csv")]
+    )
