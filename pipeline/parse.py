@@ -17,6 +17,7 @@ from pipeline.columns import ColumnMap, blank_to_null
 from pipeline.grid import EXTRA
 from pipeline.names import clean_names, name_keys
 from schemas.reference import Reference
+from schemas.rules import by_class
 from schemas.vocabulary import (
     AMOUNT_SCALE,
     AMOUNTS,
@@ -84,6 +85,8 @@ def parse(
         .otherwise(_created_on(frame, as_of, date_format)),
         **{amount: blank_to_null(pl.col(text_column(amount))) for amount in AMOUNTS},
     ).with_columns(  # the amounts' trimmed text, worked out once above; the classes
+        currency=_or_its_class("currency", reference.class_currencies),
+        business_model=_or_its_class("business_model", reference.class_business_models),
         **{f: _of_its_classes(f, reference) for f in fields},
         **{f"{amount}_given": pl.col(amount).is_not_null() for amount in AMOUNTS},
         **{f"{amount}_decimals": _decimals(pl.col(amount), decimal_comma) for amount in AMOUNTS},
@@ -218,6 +221,13 @@ def _lookup(text: pl.Expr, names) -> pl.Expr:
 
 def _recode(key: pl.Expr, mapping: dict[str, str], fallback: pl.Expr) -> pl.Expr:
     return key.replace_strict(mapping, default=None, return_dtype=pl.String).fill_null(fallback)
+
+
+def _or_its_class(column: str, fixed: dict[str, str]) -> pl.Expr:
+    """The column's value, or where it is empty the one the row's class fixes (if any)."""
+    if not fixed:
+        return pl.col(column)
+    return pl.col(column).fill_null(by_class(fixed))
 
 
 def _batch_fields(raw: pl.DataFrame, columns: ColumnMap, reference: Reference) -> list[str]:

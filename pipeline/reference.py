@@ -18,7 +18,7 @@ from schemas.reference import CustomerClass, CustomField, Reference, whole_value
 from schemas.vocabulary import STANDARD, header_key, is_reserved, minor_units
 
 _KEYS = {"currencies", "business_models", "customer_classes"}
-_CLASS_KEYS = {"name", "custom_fields"}
+_CLASS_KEYS = {"name", "custom_fields", "currency", "business_model"}
 _FIELD_KEYS = {"name", "mandatory", "pattern"}
 _CLASS_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\]\]")
 _STANDARD_KEYS = frozenset(header_key(c) for c in STANDARD)
@@ -120,10 +120,47 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
             if class_start
             else []
         )
+        fixed = _fixed_values(entry, name, currencies, models, fail, class_start)
         parsed.append(
-            CustomerClass(name.strip(), _custom_fields(entry, name, fail, class_start, headers))
+            CustomerClass(
+                name.strip(), _custom_fields(entry, name, fail, class_start, headers), *fixed
+            )
         )
     return Reference(tuple(currencies), tuple(models.values()), tuple(parsed), text)
+
+
+def _fixed_values(
+    entry: dict,
+    class_name: str,
+    currencies: list[str],
+    models: dict[str, str],
+    fail: Callable[..., NoReturn],
+    class_start: int | None,
+) -> tuple[str | None, str | None]:
+    """The currency and business model a class fixes, if any: each must be enabled in the
+    reference (a currency as its code, a business model in the reference's spelling)."""
+    currency, model = entry.get("currency"), entry.get("business_model")
+    if currency is not None:
+        if not isinstance(currency, str) or currency.strip().upper() not in currencies:
+            fail(
+                f"customer class {class_name!r}: currency {currency!r} is not one of the "
+                "reference's currencies; add it to currencies or fix the class",
+                _key("currency"),
+                1,
+                class_start or 1,
+            )
+        currency = currency.strip().upper()
+    if model is not None:
+        if not isinstance(model, str) or model.strip().casefold() not in models:
+            fail(
+                f"customer class {class_name!r}: business model {model!r} is not one of the "
+                "reference's business models; add it to business_models or fix the class",
+                _key("business_model"),
+                1,
+                class_start or 1,
+            )
+        model = models[model.strip().casefold()]
+    return currency, model
 
 
 def _custom_fields(

@@ -18,6 +18,8 @@ class CustomField:
 class CustomerClass:
     name: str
     custom_fields: tuple[CustomField, ...] = ()
+    currency: str | None = None  # every customer of the class is charged in it
+    business_model: str | None = None  # every customer of the class has it
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -43,6 +45,16 @@ class Reference:
     @functools.cached_property
     def class_names(self) -> tuple[str, ...]:
         return tuple(c.name for c in self.customer_classes)
+
+    @functools.cached_property
+    def class_currencies(self) -> dict[str, str]:
+        """The currency of each class that fixes one."""
+        return {c.name: c.currency for c in self.customer_classes if c.currency}
+
+    @functools.cached_property
+    def class_business_models(self) -> dict[str, str]:
+        """The business model of each class that fixes one."""
+        return {c.name: c.business_model for c in self.customer_classes if c.business_model}
 
     @functools.cached_property
     def custom_field_names(self) -> tuple[str, ...]:

@@ -156,6 +156,40 @@ def _of_class(classes: tuple[str, ...]) -> pl.Expr:
     return pl.col("customer_class").is_in(_is_in(classes))
 
 
+def by_class(values: dict[str, str]) -> pl.Expr:
+    """The value `values` gives the row's customer class (null for the other classes)."""
+    return pl.col("customer_class").replace_strict(values, default=None, return_dtype=pl.String)
+
+
+def _class_fixes(column: str, fixed: Callable[[Reference], dict[str, str]]) -> Row:
+    """Passes where the row's class fixes no value of `column`, or the row has that one (an
+    empty cell took it in parse)."""
+
+    def passes(ctx: Context) -> pl.Expr:
+        values = fixed(ctx.reference)
+        if not values:
+            return pl.lit(True)
+        return by_class(values).is_null() | (pl.col(column) == by_class(values))
+
+    return Row(passes)
+
+
+def _mismatch_message(what: str, fixed: Callable[[Reference], dict[str, str]]) -> Message:
+    """`what` says what the class does: "charges every customer in"."""
+
+    def message(ctx: Context) -> pl.Expr:
+        value = by_class(fixed(ctx.reference))
+        return pl.format(
+            f"customer class '{{}}' {what} {{}}, not '{{}}'; leave the cell empty or write {{}}",
+            pl.col("customer_class"),
+            value,
+            _shown("value"),
+            value,
+        )
+
+    return message
+
+
 # ---------------------------------------------------------------------------------------------
 # Rules made the same way for several columns
 
@@ -169,6 +203,7 @@ _REQUIRED_HINTS = {
     "balance_control": "use prepaid or postpaid",
     "currency": "give an ISO 4217 code such as USD",
 }
+_CLASS_FIXES = ("business_model", "currency")  # columns a customer class may fix
 _LABELS = {
     "name": "the name",
     "business_model": "the business model",
@@ -193,10 +228,11 @@ def _required(column: str) -> Rule:
                 "the name is empty or holds only invisible characters; every customer needs a name"
             ),
         )
+    fixable = " and the row's customer class fixes none" if column in _CLASS_FIXES else ""
     return Rule(
         f"{column}_required",
         column,
-        f"{label} is empty",
+        f"{label} is empty{fixable}",
         Row(lambda ctx: pl.col(column).is_not_null()),
         _text(f"{label} is empty; {_REQUIRED_HINTS[column]}"),
     )
@@ -409,6 +445,16 @@ RULES: dict[str, Rule] = {
             Row(lambda ctx: pl.col("business_model").is_in(_is_in(ctx.reference.business_models))),
             _one_of("business model", lambda reference: reference.business_models),
         ),
+        Rule(
+            "business_model_class_mismatch",
+            "business_model",
+            "not the business model the row's customer class fixes (an empty cell takes the "
+            "class's)",
+            _class_fixes("business_model", lambda reference: reference.class_business_models),
+            _mismatch_message(
+                "gives every customer the business model", lambda r: r.class_business_models
+            ),
+        ),
         _required("customer_class"),
         Rule(
             "customer_class_unknown",
@@ -468,6 +514,15 @@ RULES: dict[str, Rule] = {
                 f"currency '{{}}' is not enabled for this reseller; enabled: "
                 f"{listed(ctx.reference.currencies)}",
                 _shown("value"),
+            ),
+        ),
+        Rule(
+            "currency_class_mismatch",
+            "currency",
+            "not the currency the row's customer class fixes (an empty cell takes the class's)",
+            _class_fixes("currency", lambda reference: reference.class_currencies),
+            _mismatch_message(
+                "charges every customer in", lambda reference: reference.class_currencies
             ),
         ),
         *_amount_rules(

@@ -6,7 +6,7 @@ from helpers import query
 def test_load_stores_the_reference_and_show_prints_it(onboard, db, reference_path):
     loaded = onboard("reference", "load", str(reference_path))
     assert loaded.exit_code == 0
-    assert "5 currencies, 2 business models, 2 customer classes" in loaded.stdout
+    assert "5 currencies, 2 business models, 3 customer classes" in loaded.stdout
     shown = onboard("reference", "show")
     assert shown.exit_code == 0
     assert shown.stdout.splitlines()[0] == f"# loaded from {reference_path}"

@@ -53,10 +53,22 @@ def test_the_sample_reference_loads(reference_path):
     assert reference.customer_classes == (
         CustomerClass("Retail"),
         CustomerClass("Business", (CustomField("tax_id", True, "^[A-Z]{2}[0-9]{6,10}$"),)),
+        CustomerClass("Hosted EU", currency="EUR", business_model="Hosted IP PBX"),
     )
+    assert reference.class_currencies == {"Hosted EU": "EUR"}
+    assert reference.class_business_models == {"Hosted EU": "Hosted IP PBX"}
     assert reference.custom_field_names == ("tax_id",)
     assert reference.minor_units() == {"USD": 2, "EUR": 2, "CZK": 2, "JPY": 0, "BHD": 3}
     assert reference.text == reference_path.read_text(encoding="utf-8")
+
+
+def test_a_class_fixes_an_enabled_currency_and_business_model_in_the_references_spelling():
+    reference = parse_reference(
+        lines(TWO, l12='name = "Business"\ncurrency = " eur "\nbusiness_model = "HOSTED ip pbx"')
+    )
+    assert reference.class_currencies == {"Business": "EUR"}
+    assert reference.class_business_models == {"Business": "Hosted IP PBX"}
+    assert reference.customer_classes[0].currency is None
 
 
 def test_a_reference_is_normalized():
@@ -185,6 +197,26 @@ BAD = [
         lines(TWO, l16='pattern = ""'),
         16,
         "custom field 'tax_id': bad pattern '': must be a non-empty string",
+    ),
+    (
+        "class currency not enabled",
+        lines(TWO, l12='name = "Business"\ncurrency = "GBP"'),
+        13,
+        "customer class 'Business': currency 'GBP' is not one of the reference's currencies; "
+        "add it to currencies or fix the class",
+    ),
+    (
+        "class currency not a string",
+        lines(TWO, l5='name = "Retail"\ncurrency = 978'),
+        6,
+        "customer class 'Retail': currency 978 is not one of the reference's currencies",
+    ),
+    (
+        "class business model not in the reference",
+        lines(TWO, l12='name = "Business"\ncurrency = "eur"\nbusiness_model = "Satellite TV"'),
+        14,
+        "customer class 'Business': business model 'Satellite TV' is not one of the reference's "
+        "business models; add it to business_models or fix the class",
     ),
     (
         "unknown top-level key",

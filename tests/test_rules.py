@@ -36,6 +36,8 @@ from pipeline.validate import validate
 from schemas.rules import RULES, Context
 from schemas.vocabulary import AMOUNT_SCALE, REQUIRED, STANDARD
 
+HOSTED_EU = {"customer_class": "hosted eu"}  # fixes EUR and Hosted IP PBX
+
 # ---------------------------------------------------------------------------------------------
 # Good values: the row is accepted and the value stored normalized.
 
@@ -54,6 +56,14 @@ GOOD = [
         {"customer_class": "BUSINESS", "tax_id": "CZ12345678"},
         "customer_class",
         "Business",
+    ),
+    ("currency of the class", {**HOSTED_EU, "currency": ""}, "currency", "EUR"),
+    ("currency of the class, any case", {**HOSTED_EU, "currency": "eur"}, "currency", "EUR"),
+    (
+        "business model of the class",
+        {**HOSTED_EU, "currency": "", "business_model": " "},
+        "business_model",
+        "Hosted IP PBX",
     ),
     ("period Daily", {"billing_period": "Daily"}, "billing_period", "daily"),
     ("period WEEKLY", {"billing_period": "WEEKLY"}, "billing_period", "weekly"),
@@ -320,6 +330,22 @@ BAD = [
     Bad("currency a symbol", {"currency": "$"}, "currency_not_iso4217", "$"),
     Bad("currency not enabled", {"currency": "GBP"}, "currency_not_enabled", "GBP"),
     Bad("currency not enabled, lower", {"currency": "chf"}, "currency_not_enabled", "chf"),
+    Bad(
+        "currency not the class's",
+        {**HOSTED_EU, "currency": "usd"},
+        "currency_class_mismatch",
+        "usd",
+        says="customer class 'Hosted EU' charges every customer in EUR, not 'usd'; leave the "
+        "cell empty or write EUR",
+    ),
+    Bad(
+        "business model not the class's",
+        {**HOSTED_EU, "currency": "", "business_model": "Internet access"},
+        "business_model_class_mismatch",
+        "Internet access",
+        says="customer class 'Hosted EU' gives every customer the business model Hosted IP PBX, "
+        "not 'Internet access'",
+    ),
     Bad(
         "credit limit thousands separator",
         {"credit_limit": "1,500.50"},
