@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline.errors import OnboardError, UsageError
 from pipeline.names import clean_names, name_keys
+from schemas.vocabulary import value_column
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -407,9 +408,9 @@ class BatchWriter:
     ) -> Chunk:
         """A chunk as DuckDB scans it (Arrow, the stored columns, batch_id set). It touches no
         database, so it can be made on another thread than the one that `add`s it. `fields`:
-        the custom fields `customers` has columns for (their values, null where not stored),
+        the custom fields `customers` has columns for (their `__value`s, null where not stored),
         which `add` makes the MAP `custom_data`."""
-        values = [pl.col(f).alias(f"{_CUSTOM}{n}") for n, f in enumerate(fields)]
+        values = [pl.col(value_column(f)).alias(f"{_CUSTOM}{n}") for n, f in enumerate(fields)]
         return Chunk(
             _scannable(customers, _CUSTOMER_FRAME, self.batch_id, values),
             _scannable(rejections, REJECTION_COLUMNS, self.batch_id),

@@ -15,7 +15,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from schemas.rules import RULES, Cells, Context, Fields, Row
-from schemas.vocabulary import AMOUNT_SCALE, SOURCE_ROW, STANDARD, text_column
+from schemas.vocabulary import AMOUNT_SCALE, SOURCE_ROW, STANDARD, text_column, value_column
 
 
 class Customer(pa.DataFrameModel):
@@ -56,7 +56,8 @@ def customer_schema(ctx: Context, fields: list[str]) -> pa.DataFrameSchema:
         elif isinstance(rule.check, Fields):
             for name in fields:
                 use, value = ctx.reference.field_uses[name], pl.col(name)
-                custom[name] += [_check(rule.code, ok) for ok in rule.check.passes(use, value)]
+                found = rule.check.passes(use, value, pl.col(value_column(name)))
+                custom[name] += [_check(rule.code, ok) for ok in found]
     schema = schema.update_columns({c: {"checks": found} for c, found in checks.items()})
     return schema.add_columns(
         {name: pa.Column(str, checks=found, nullable=True) for name, found in custom.items()}

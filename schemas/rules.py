@@ -80,10 +80,11 @@ class Cells:
 
 @dataclass(frozen=True)
 class Fields:
-    """For one custom field (what the reference asks of it, its value): an expression per
-    check, True where the row passes; none where the rule does not concern the field."""
+    """For one custom field (what the reference asks of it; its value: the trimmed text or the
+    class's default; that value as stored, null where not of the field's type): an expression
+    per check, True where the row passes; none where the rule does not concern the field."""
 
-    passes: Callable[[FieldUse, pl.Expr], list[pl.Expr]]
+    passes: Callable[[FieldUse, pl.Expr, pl.Expr], list[pl.Expr]]
 
 
 @dataclass(frozen=True)
@@ -247,14 +248,9 @@ def _amount_rules(
     given, plain, value = pl.col(f"{amount}_given"), pl.col(f"{amount}_plain"), pl.col(amount)
 
     def not_a_number(ctx: Context) -> pl.Expr:
-        how = (
-            "a comma for decimals (this file uses decimal commas) and no thousands separators, "
-            "e.g. 1500,50"
-            if ctx.decimal_comma
-            else "a point for decimals and no thousands separators, e.g. 1500.50"
-        )
         return pl.format(
-            f"{label} '{{}}' is not a number; write digits with {how}", _shown("value")
+            f"{label} '{{}}' is not a number; write digits with {_number_how(ctx.decimal_comma)}",
+            _shown("value"),
         )
 
     def decimals(ctx: Context) -> pl.Expr:
@@ -314,18 +310,29 @@ def _amount_rules(
     ]
 
 
-def _date_message(ctx: Context) -> pl.Expr:
+def _number_how(decimal_comma: bool) -> str:
+    if decimal_comma:
+        return (
+            "a comma for decimals (this file uses decimal commas) and no thousands separators, "
+            "e.g. 1500,50"
+        )
+    return "a point for decimals and no thousands separators, e.g. 1500.50"
+
+
+def _date_hint(ctx: Context) -> str:
     if ctx.date_format in DATE_ORDERS:
         order = "day" if DATE_ORDERS[ctx.date_format] else "month"
-        hint = f"write it as YYYY-MM-DD, or as a full date with the {order} first"
-    elif ctx.date_format:
-        hint = f"write it as YYYY-MM-DD or in the layout {ctx.date_format} given by --date-format"
-    else:
-        hint = (
-            "write it as YYYY-MM-DD (e.g. 2026-11-26), or import with --date-format giving the "
-            "file's layout, e.g. --date-format %d/%m/%Y"
-        )
-    return pl.format(f"created on '{{}}' is not a real date; {hint}", _shown("value"))
+        return f"write it as YYYY-MM-DD, or as a full date with the {order} first"
+    if ctx.date_format:
+        return f"write it as YYYY-MM-DD or in the layout {ctx.date_format} given by --date-format"
+    return (
+        "write it as YYYY-MM-DD (e.g. 2026-11-26), or import with --date-format giving the "
+        "file's layout, e.g. --date-format %d/%m/%Y"
+    )
+
+
+def _date_message(ctx: Context) -> pl.Expr:
+    return pl.format(f"created on '{{}}' is not a real date; {_date_hint(ctx)}", _shown("value"))
 
 
 def _other_rows(group: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -356,6 +363,35 @@ def _pattern_message(ctx: Context) -> pl.Expr:
         _shown("value"),
         pl.col("customer_class"),
         pattern,
+    )
+
+
+def _type_hint(use: FieldUse, ctx: Context) -> str:
+    """What a value of the field's type is, and how to write one."""
+    if use.type == "number":
+        return "a number; write digits with " + _number_how(ctx.decimal_comma)
+    if use.type == "date":
+        return "a real date; " + _date_hint(ctx)
+    if use.type == "datetime":
+        return (
+            "a date and time; write it as YYYY-MM-DD HH:MM[:SS], with an offset such as +01:00 "
+            "or Z (without one, it is local time in the row's billing period time zone, and "
+            "must exist there)"
+        )
+    return f"one of: {listed(use.values)}"
+
+
+def _type_message(ctx: Context) -> pl.Expr:
+    hints = {
+        name: _type_hint(use, ctx)
+        for name, use in ctx.reference.field_uses.items()
+        if use.type != "text"
+    }
+    return pl.format(
+        "{} '{}' is not {}",
+        pl.col("column"),
+        _shown("value"),
+        pl.col("column").replace_strict(hints, default=None, return_dtype=pl.String),
     )
 
 
@@ -590,7 +626,7 @@ RULES: dict[str, Rule] = {
             None,
             "a custom field the row's class makes mandatory is empty",
             Fields(
-                lambda use, value: (
+                lambda use, value, stored: (
                     [~_of_class(use.mandatory) | value.is_not_null()] if use.mandatory else []
                 )
             ),
@@ -606,7 +642,7 @@ RULES: dict[str, Rule] = {
             "a custom field value holds a control character (tab, line break, escape, ...) or "
             "a bidi override",
             Fields(
-                lambda use, value: [
+                lambda use, value, stored: [
                     ~_of_class(use.classes) | ~value.str.contains(CONTROL_CHARACTERS)
                 ]
             ),
@@ -620,12 +656,26 @@ RULES: dict[str, Rule] = {
             None,
             "a custom field value does not match its pattern (the whole value)",
             Fields(
-                lambda use, value: [
+                lambda use, value, stored: [
                     ~_of_class(classes) | value.is_null() | value.str.contains(whole_value(pattern))
                     for pattern, classes in use.patterns.items()
                 ]
             ),
             _pattern_message,
+        ),
+        Rule(
+            "custom_field_type",
+            None,
+            "a custom field value is not of the field's type: not a number in the file's decimal "
+            "convention (as amounts are read), not a date (as created_on is read, "
+            "`--date-format` too), not a date and time (ISO 8601), not one of a list's values "
+            "(in any case)",
+            Fields(
+                lambda use, value, stored: (
+                    [value.is_null() | stored.is_not_null()] if use.type != "text" else []
+                )
+            ),
+            _type_message,
         ),
     ]
 }

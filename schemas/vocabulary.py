@@ -60,6 +60,7 @@ MIXED_SCRIPTS = "|".join(f"{a}[\\p{{L}}\\p{{M}}]*{b}" for a in _SCRIPTS for b in
 # The pipeline's own columns
 SOURCE_ROW = "source_row"  # the row number a person sees in the file
 TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
+VALUE = "__value"  # suffix of the column that keeps a custom field's value as stored
 # Names the pipeline gives its own columns (in frames and tables): a custom field may not take
 # one, or it would overwrite it. One list, checked by the tests against every frame and table.
 RESERVED = frozenset(
@@ -86,9 +87,14 @@ def header_key(header: str) -> str:
     return _HEADER_NOISE.sub("", header).casefold()
 
 
+def value_column(field: str) -> str:
+    """The column holding a custom field's value as custom_data stores it (its canonical text)."""
+    return field + VALUE
+
+
 def is_reserved(name: str) -> bool:
     """Is `name` (compared as headers are) one of the pipeline's own column names?"""
-    return name.lower().endswith(TEXT) or header_key(name) in _RESERVED_KEYS
+    return name.lower().endswith((TEXT, VALUE)) or header_key(name) in _RESERVED_KEYS
 
 
 _RESERVED_KEYS = frozenset(header_key(r) for r in RESERVED)

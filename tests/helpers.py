@@ -136,7 +136,11 @@ def check(
     rows: list[dict], reference, existing=(), headers=HEADERS_WITH_TAX_ID, ambiguous=()
 ) -> Validation:
     """Map, parse and validate `rows` as one batch; `existing` are stored name keys, and
-    `ambiguous` keys that several stored customers share."""
+    `ambiguous` keys that several stored customers share. With the standard headers, a column
+    a row names besides them (another custom field) is a header too."""
+    if headers == HEADERS_WITH_TAX_ID:
+        more = [k for row in rows for k in row if k not in headers and k != EXTRA]
+        headers = (*headers, *dict.fromkeys(more))
     columns = map_columns("batch.csv", list(headers), reference.custom_field_names)
     typed = parse(text_batch(rows, headers), columns, reference, AS_OF_DATE)
     names = {

@@ -36,7 +36,7 @@ from pipeline.validate import validate
 from schemas.rules import RULES, Context
 from schemas.vocabulary import AMOUNT_SCALE, REQUIRED, STANDARD
 
-HOSTED_EU = {"customer_class": "hosted eu"}  # fixes EUR and Hosted IP PBX
+HOSTED_EU = {"customer_class": "hosted eu", "currency": ""}  # fixes EUR and Hosted IP PBX
 
 # ---------------------------------------------------------------------------------------------
 # Good values: the row is accepted and the value stored normalized.
@@ -57,14 +57,20 @@ GOOD = [
         "customer_class",
         "Business",
     ),
-    ("currency of the class", {**HOSTED_EU, "currency": ""}, "currency", "EUR"),
+    ("currency of the class", HOSTED_EU, "currency", "EUR"),
     ("currency of the class, any case", {**HOSTED_EU, "currency": "eur"}, "currency", "EUR"),
     (
         "business model of the class",
-        {**HOSTED_EU, "currency": "", "business_model": " "},
+        {**HOSTED_EU, "business_model": " "},
         "business_model",
         "Hosted IP PBX",
     ),
+    ("number field", {**HOSTED_EU, "seats": " +0012.50 "}, "seats__value", "12.5"),
+    ("number field, default", {**HOSTED_EU, "seats": ""}, "seats__value", "1"),
+    ("list field any case", {**HOSTED_EU, "plan": "PREMIUM"}, "plan__value", "Premium"),
+    ("list field, mandatory default", {**HOSTED_EU, "plan": " "}, "plan__value", "Basic"),
+    ("text field", {**HOSTED_EU, "contact_email": " a@b.cz "}, "contact_email__value", "a@b.cz"),
+    ("field of another class", {"seats": "many"}, "seats__value", None),
     ("period Daily", {"billing_period": "Daily"}, "billing_period", "daily"),
     ("period WEEKLY", {"billing_period": "WEEKLY"}, "billing_period", "weekly"),
     ("period Semimonthly", {"billing_period": "Semimonthly"}, "billing_period", "semimonthly"),
@@ -340,11 +346,27 @@ BAD = [
     ),
     Bad(
         "business model not the class's",
-        {**HOSTED_EU, "currency": "", "business_model": "Internet access"},
+        {**HOSTED_EU, "business_model": "Internet access"},
         "business_model_class_mismatch",
         "Internet access",
         says="customer class 'Hosted EU' gives every customer the business model Hosted IP PBX, "
         "not 'Internet access'",
+    ),
+    Bad(
+        "number field with a thousands separator",
+        {**HOSTED_EU, "seats": "1,000"},
+        "custom_field_type",
+        "1,000",
+        says="seats '1,000' is not a number; write digits with a point for decimals",
+        column="seats",
+    ),
+    Bad(
+        "list field value not listed",
+        {**HOSTED_EU, "plan": "Gold"},
+        "custom_field_type",
+        "Gold",
+        says="plan 'Gold' is not one of: Basic, Premium",
+        column="plan",
     ),
     Bad(
         "credit limit thousands separator",
