@@ -158,6 +158,14 @@ lock_timeout_option = click.option(
 )
 
 
+warnings_as_errors_option = click.option(
+    "--warnings-as-errors",
+    is_flag=True,
+    help="Reject a row with a warning (credit_limit_missing, name_similar, ...) as if it were "
+    "an error, under the same rule code.  [default: such a row is stored, its warnings kept]",
+)
+
+
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @db_option
@@ -240,6 +248,7 @@ lock_timeout_option = click.option(
     help="Refuse a batch with more rejected rows than N, or than P% of its rows: no customer "
     "is written, its rejections are kept for export; exit status 1.",
 )
+@warnings_as_errors_option
 @lock_timeout_option
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress on stderr (shown only on a terminal)."
@@ -261,6 +270,7 @@ def import_command(
     on_existing,
     force,
     max_rejected,
+    warnings_as_errors,
     lock_timeout,
     quiet,
     profile,
@@ -292,6 +302,7 @@ def import_command(
         on_existing=on_existing,
         force=force,
         max_rejected=max_rejected,
+        warnings_as_errors=warnings_as_errors,
     )
     progress = None if quiet or not sys.stderr.isatty() else _progress
     results = []
@@ -343,8 +354,9 @@ def _report(results, as_json: bool) -> None:
     help="The date the retry is for.  [default: today's date in UTC]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@warnings_as_errors_option
 @lock_timeout_option
-def retry_command(batch_id, db, as_of, as_json, lock_timeout):
+def retry_command(batch_id, db, as_of, as_json, warnings_as_errors, lock_timeout):
     """Re-check BATCH_ID's open rejections against the current reference and database.
 
     Rows that pass now are imported as a new batch linked to BATCH_ID, and their rejections
@@ -353,7 +365,7 @@ def retry_command(batch_id, db, as_of, as_json, lock_timeout):
     from pipeline.session import Session
 
     with Session.open_existing(db, lock_timeout, notify=_note) as session:
-        result = session.retry(batch_id, as_of)
+        result = session.retry(batch_id, as_of, warnings_as_errors)
     _report([result], as_json)
 
 
@@ -366,7 +378,8 @@ def show_command(batch_id, db):
 
     with closing(store.open_existing(db)) as con:
         batch, rules = store.batch(con, batch_id), store.rule_counts(con, batch_id)
-    click.echo(render.batch_details(batch, rules))
+        warned = store.warning_counts(con, batch_id)
+    click.echo(render.batch_details(batch, rules, warned))
 
 
 @cli.command("upgrade")
@@ -460,6 +473,23 @@ def rejections_command(batch_id, db, fmt, export_to):
         frame = store.rejections(con, batch_id)
     if fmt == "table":
         frame = frame.drop("original")
+    _print_frame(frame, fmt)
+
+
+@cli.command("warnings")
+@click.argument("batch_id", type=int)
+@db_option
+@format_option
+def warnings_command(batch_id, db, fmt):
+    """List the warnings of BATCH_ID: rows stored, but worth a look (one line per warning).
+
+    A warning is a rule the billing system recommends rather than requires, such as a credit
+    limit for a postpaid customer; `import --warnings-as-errors` rejects such rows instead.
+    """
+    from pipeline import store
+
+    with closing(store.open_existing(db)) as con:
+        frame = store.warnings(con, batch_id)
     _print_frame(frame, fmt)
 
 

@@ -22,6 +22,7 @@ class RunOptions:
     on_existing: str = "reject"  # a row naming a stored customer: reject | skip | update
     force: bool = False  # import a file whose content was committed before
     max_rejected: str | None = None  # "N" rows or "P%" of rows: more refuses the batch
+    warnings_as_errors: bool = False  # a warning rejects its row, as an error does
 
     def to_dict(self) -> dict:
         """The options as recorded with a batch, so that a run can be reproduced."""

@@ -92,9 +92,11 @@ class Session:
             shown = (lambda stage, rows, p=path: progress(p, stage, rows)) if progress else None
             yield run.import_file(path, self.reference, options, self.con, shown)
 
-    def retry(self, batch_id: int, as_of: date | None = None) -> run.BatchResult:
+    def retry(
+        self, batch_id: int, as_of: date | None = None, warnings_as_errors: bool = False
+    ) -> run.BatchResult:
         """Re-check a batch's open rejections; import the rows that pass now."""
-        return run.retry_batch(batch_id, self.reference, as_of, self.con)
+        return run.retry_batch(batch_id, self.reference, as_of, self.con, warnings_as_errors)
 
     def close(self) -> None:
         self.con.close()

@@ -15,6 +15,7 @@ sender wrote in the rule's column), `column`, and what the rule's `extra` adds.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 import polars as pl
 
@@ -57,6 +58,8 @@ class Context:
     existing: pl.Series = field(default_factory=_no_names)  # name keys a row may not take
     ambiguous: pl.Series = field(default_factory=_no_names)  # keys several stored names share
     repeated: pl.DataFrame | None = None  # name_key, all_rows: names on several rows
+    # name_key, similar_rows, similar_stored: names like others of the batch or stored ones
+    similar: pl.DataFrame | None = None
 
 
 Message = Callable[[Context], pl.Expr]
@@ -95,6 +98,8 @@ class Rule:
     check: Row | Cells | Fields
     message: Message
     extra: Callable[[pl.DataFrame, Context], pl.DataFrame] | None = None  # what `message` needs
+    # an error rejects the row; a warning keeps it, recorded beside it (worth a look)
+    severity: Literal["error", "warning"] = "error"
 
     @property
     def column_text(self) -> str:
@@ -395,6 +400,30 @@ def _type_message(ctx: Context) -> pl.Expr:
     )
 
 
+def _similar_to(group: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    """What a name is like: other rows of the batch, a stored customer (never named: it may
+    be another reseller's), or both, as text."""
+    assert ctx.similar is not None
+    found = group.join(ctx.similar, on="name_key", how="left")
+    rows = pl.col("similar_rows")
+    more = rows.list.len().cast(pl.Int64) - MAX_ROWS_NAMED
+    named = pl.concat_str(
+        pl.lit("the name on row(s) "),
+        rows.list.head(MAX_ROWS_NAMED).cast(pl.List(pl.String)).list.join(", "),
+        pl.when(more > 0).then(pl.format(" and {} more", more)).otherwise(pl.lit("")),
+        pl.lit(" of this file"),
+    )
+    stored = pl.col("similar_stored").fill_null(False)
+    text = (
+        pl.when(rows.is_not_null() & stored)
+        .then(pl.concat_str(pl.lit("a stored customer's name and "), named))
+        .when(stored)
+        .then(pl.lit("a stored customer's name"))
+        .otherwise(named)
+    )
+    return found.with_columns(similar_to=text)
+
+
 # ---------------------------------------------------------------------------------------------
 # The rules, in README's order
 
@@ -677,17 +706,55 @@ RULES: dict[str, Rule] = {
             ),
             _type_message,
         ),
+        # Warnings: the row is stored, the warning kept beside it (--warnings-as-errors: rejected)
+        Rule(
+            "credit_limit_missing",
+            "credit_limit",
+            "a postpaid customer without a credit limit: allowed, but the billing system "
+            '"strongly recommends" one against fraud',
+            Row(
+                lambda ctx: (pl.col("balance_control") != "postpaid") | pl.col("credit_limit_given")
+            ),
+            _text(
+                "a postpaid customer without a credit limit: nothing stops its usage; the billing "
+                "system strongly recommends one against fraud"
+            ),
+            severity="warning",
+        ),
+        Rule(
+            "name_similar",
+            "name",
+            "the name differs from a stored customer's or another row's only by punctuation or "
+            'a legal form (Ltd, Inc., s.r.o., GmbH, ...: "Acme Telecom Ltd" and "ACME Telecom '
+            'Ltd."); a name the same once compared is `name_exists` or `name_duplicate_in_batch`',
+            Row(lambda ctx: ~pl.col("name_similar")),
+            lambda ctx: pl.format(
+                "the name '{}' differs from {} only by punctuation or a legal form; check it is "
+                "not the same customer",
+                _shown("name"),
+                pl.col("similar_to"),
+            ),
+            extra=_similar_to,
+            severity="warning",
+        ),
     ]
 }
+WARNINGS = frozenset(code for code, rule in RULES.items() if rule.severity == "warning")
 assert {f"{c}_required" for c in REQUIRED} <= set(RULES)
 
 
-def markdown_table() -> str:
-    """README's table of rules."""
+def markdown_table(severity: str = "error") -> str:
+    """README's table of the rules of a severity: errors (its Rules), warnings (its Warnings)."""
     lines = ["| rule | column | meaning |", "| --- | --- | --- |"]
-    lines += [f"| `{r.code}` | {r.column_text} | {r.meaning} |" for r in RULES.values()]
+    lines += [
+        f"| `{r.code}` | {r.column_text} | {r.meaning} |"
+        for r in RULES.values()
+        if r.severity == severity
+    ]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     print(markdown_table())
+    print("\nWarnings:\n")
+    print(markdown_table("warning"))

@@ -57,6 +57,18 @@ CONTROL_CHARACTERS = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{BIDI_CONTROLS}]"
 _SCRIPTS = (r"\p{Latin}", r"\p{Greek}", r"\p{Cyrillic}")
 MIXED_SCRIPTS = "|".join(f"{a}[\\p{{L}}\\p{{M}}]*{b}" for a in _SCRIPTS for b in _SCRIPTS if a != b)
 
+# Legal forms a company name may end with, as they compare once lower-cased and without
+# punctuation ("Ltd." is ltd, "s.r.o." sro, "sp. z o.o." sp z oo): names that differ only by
+# these and punctuation are worth a look (rule name_similar).
+LEGAL_FORMS = (
+    "ltd", "limited", "inc", "incorporated", "corp", "corporation", "co", "company", "llc",
+    "llp", "lp", "plc", "pllc", "gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "ug", "ev", "eg",
+    "sro", "s ro", "spol", "as", "a s", "sa", "sas", "sarl", "sàrl", "srl", "spa", "sl", "slu",
+    "bv", "nv", "vof", "oy", "oyj", "ab", "aps", "asa", "kft", "zrt", "nyrt", "doo", "dd", "ooo",
+    "oao", "zao", "pao", "pty", "pte", "bhd", "sdn", "kk", "sp zoo", "spzoo", "se", "wll", "bsc",
+    "lda", "ltda", "cv", "sc",
+)  # fmt: skip
+
 # The pipeline's own columns
 SOURCE_ROW = "source_row"  # the row number a person sees in the file
 TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
@@ -66,6 +78,7 @@ VALUE = "__value"  # suffix of the column that keeps a custom field's value as s
 RESERVED = frozenset(
     {
         SOURCE_ROW, "name_key", "custom_data", "extra_fields", "name_repeated", "all_rows",
+        "name_similar", "similar_rows", "similar_stored", "similar_to",
         "other_rows", "column", "rule", "message", "value", "original", "errors", "batch_id",
         "resolved_by_batch", "replaced_by_batch", "replaced_at", "stored_created_on",
         "first_period_start", "first_period_end", "current_period_start", "current_period_end",

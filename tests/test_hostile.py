@@ -178,7 +178,7 @@ def test_an_earlier_database_is_upgraded_in_place_and_collisions_are_listed(onbo
     assert result.exit_code == 0, result.output
     notes = [ln for ln in result.stderr.splitlines() if "upgraded" in ln]
     assert len(notes) == 1
-    assert "upgraded in place from schema version 1 to 2" in notes[0]
+    assert f"upgraded in place from schema version 1 to {store.SCHEMA_VERSION}" in notes[0]
     assert "2 stored customers have names that now compare equal" in notes[0]
     assert "table name_collisions" in notes[0]
     assert query(db, "SELECT max(version) FROM schema_version") == [(store.SCHEMA_VERSION,)]
@@ -193,7 +193,8 @@ def test_an_earlier_database_is_upgraded_in_place_and_collisions_are_listed(onbo
     assert query(db, "SELECT name FROM customers WHERE batch_id = 2") == [("Zulu",)]
     # a second command finds nothing to upgrade
     again = onboard("upgrade")
-    assert again.stdout.strip() == f"{db}: schema version 2 (current: 2)"
+    current = store.SCHEMA_VERSION
+    assert again.stdout.strip() == f"{db}: schema version {current} (current: {current})"
     assert "upgraded" not in again.stderr
 
 

@@ -33,7 +33,7 @@ from pipeline.grid import EXTRA
 from pipeline.parse import _amount, _decimals, _plain, parse
 from pipeline.reference import parse_reference
 from pipeline.validate import validate
-from schemas.rules import RULES, Context
+from schemas.rules import RULES, WARNINGS, Context
 from schemas.vocabulary import AMOUNT_SCALE, REQUIRED, STANDARD
 
 HOSTED_EU = {"customer_class": "hosted eu", "currency": ""}  # fixes EUR and Hosted IP PBX
@@ -636,18 +636,68 @@ def test_bad_value_is_rejected_by_its_rule(reference, case):
     assert sorted(result.rejections["rule"]) == sorted([case.rule, *case.also])
 
 
+# Warnings: the row is accepted, the warning kept beside it; --warnings-as-errors rejects it
+# under the same rule code.
+
+WARNED = [
+    Bad(
+        "postpaid without a credit limit",
+        {"balance_control": "postpaid", "credit_limit": " "},
+        "credit_limit_missing",
+        " ",
+        says="a postpaid customer without a credit limit: nothing stops its usage; the billing "
+        "system strongly recommends one against fraud",
+    ),
+    Bad(
+        "name like a stored one but for punctuation and a legal form",
+        {"name": "ACME Telecom, s.r.o.", "credit_limit": "10"},
+        "name_similar",
+        "ACME Telecom, s.r.o.",
+        says="the name 'ACME Telecom, s.r.o.' differs from a stored customer's name only by "
+        "punctuation or a legal form; check it is not the same customer",
+        existing=("Acme Telecom Ltd",),  # here: stored names it is alike
+    ),
+]
+
+
+@pytest.mark.parametrize("case", WARNED, ids=[w.id for w in WARNED])
+def test_a_warning_keeps_the_row_and_as_an_error_rejects_it(reference, case):
+    result = check([case.row], reference, alike=case.existing)
+    assert result.rejections.height == 0
+    assert result.accepted.height == 1
+    [warning] = result.warnings.to_dicts()
+    assert (warning["source_row"], warning["rule"]) == (2, case.rule)
+    assert (warning["column"], warning["value"]) == (case.expected_column, case.value)
+    assert case.expected_message in warning["message"]
+
+    strict = check([case.row], reference, alike=case.existing, warnings_as_errors=True)
+    assert strict.accepted.height == 0 and strict.warnings.height == 0
+    assert strict.rejections.to_dicts() == [warning]
+
+
+def test_a_rejected_rows_warnings_are_not_kept(reference):
+    result = check([{"currency": "GBP"}], reference)
+    assert result.rejections["rule"].to_list() == ["currency_not_enabled"]
+    assert result.warnings.height == 0
+
+
 def test_every_rule_has_a_bad_case_in_this_file():
     elsewhere = {"name_duplicate_in_batch", "name_ambiguous"}  # below
-    assert {case.rule for case in BAD} | elsewhere == set(RULES)
+    assert {case.rule for case in [*BAD, *WARNED]} | elsewhere == set(RULES)
+    assert {case.rule for case in WARNED} == WARNINGS
 
 
 def test_every_rule_is_produced_by_one_batch_of_the_bad_cases(reference):
-    """All the bad rows as one batch (and one repeated name): every rule code comes out."""
+    """All the bad rows as one batch (and one repeated name, two alike): every rule code comes
+    out, the warnings too when they are errors."""
     rows = [
         {"name": f"Customer {n}", **case.row} for n, case in enumerate(BAD) if not case.existing
     ]
     rows += [{"name": "Acme Telecom"}, {"name": "Twice"}, {"name": "twice"}, {"name": "Shared"}]
-    result = check(rows, reference, existing=("acme telecom",), ambiguous=("shared",))
+    rows += [{"name": "Pair Ltd"}, {"name": "Pair, Inc."}]
+    result = check(
+        rows, reference, ("acme telecom",), ambiguous=("shared",), warnings_as_errors=True
+    )
     assert set(result.rejections["rule"]) == set(RULES)
     assert result.accepted.height == 0
     assert result.rejections["message"].str.starts_with("rule ").not_().all()
@@ -667,8 +717,9 @@ def test_failures_are_reported_without_python_rows(reference, monkeypatch):
         {"name": f"Customer {n}", **case.row} for n, case in enumerate(BAD * 3) if not case.existing
     ]
     rows += [{"name": "Acme Telecom"}, {"name": "Shared"}] + [{"name": "Twice"}] * 6
-    result = check(rows, reference, existing=("acme telecom",), ambiguous=("shared",))
-    assert set(result.rejections["rule"]) == set(RULES)
+    rows += [{"name": "Pair Ltd"}, {"name": "Pair, Inc."}]
+    result = check(rows, reference, ("acme telecom",), ambiguous=("shared",))
+    assert set(result.rejections["rule"]) | set(result.warnings["rule"]) == set(RULES)
 
 
 @pytest.mark.parametrize("written", ["2026-1-5", "+2026-11-26"])
