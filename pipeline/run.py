@@ -29,6 +29,7 @@ from pipeline.names import clean_names, name_keys, similarity_keys
 from pipeline.options import RunOptions
 from pipeline.parse import custom_fields, parse
 from pipeline.periods import add_periods
+from pipeline.personal import masked_reasons
 from pipeline.read import read_batch
 from pipeline.validate import bounded_cell, repeated_names, similar_names, validate
 from schemas.reference import Reference
@@ -188,6 +189,7 @@ def retry_batch(
     as_of: date | None,
     con: duckdb.DuckDBPyConnection,
     warnings_as_errors: bool = False,
+    show_personal: bool = False,
 ) -> BatchResult:
     """Re-check a batch's open rejections; import the rows that pass now as a new batch."""
     original = store.batch(con, batch_id)
@@ -200,6 +202,7 @@ def retry_batch(
         renames=stored.get("renames") or {},
         date_format=stored.get("date_format"),
         warnings_as_errors=warnings_as_errors,
+        show_personal=show_personal,
     )
     clock = _Clock()
     result = BatchResult(
@@ -286,7 +289,8 @@ def _run(
                         checked.warnings,
                     )
         background.close()
-        rules, top_reasons = _summarize(reasons)
+        personal = () if options.show_personal else reference.personal_fields
+        rules, top_reasons = _summarize(reasons, personal)
         warnings = dict(
             pl.concat(warned).group_by("rule").agg(pl.col("count").sum()).sort("rule").iter_rows()
             if warned
@@ -518,16 +522,22 @@ def _with_originals(rejections: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame
 
 
 def _reason_counts(rejections: pl.DataFrame) -> pl.DataFrame:
-    """A chunk's failures by rule: how many, an example message, the first few rows."""
+    """A chunk's failures by rule: how many, an example message (with its column and value),
+    the first few rows."""
     return rejections.group_by("rule", maintain_order=True).agg(
         count=pl.len(),
         example=pl.col("message").first(),
+        example_column=pl.col("column").first(),
+        example_value=pl.col("value").first(),
         rows=pl.col(SOURCE_ROW).unique(maintain_order=True).head(EXAMPLE_ROWS),
     )
 
 
-def _summarize(chunks: list[pl.DataFrame]) -> tuple[dict[str, int], list[dict]]:
-    """Failures by rule over all chunks, and the most common rules with examples."""
+def _summarize(
+    chunks: list[pl.DataFrame], personal: tuple[str, ...]
+) -> tuple[dict[str, int], list[dict]]:
+    """Failures by rule over all chunks, and the most common rules with examples (the values of
+    `personal` fields masked)."""
     if not chunks:
         return {}, []
     totals = (
@@ -535,13 +545,13 @@ def _summarize(chunks: list[pl.DataFrame]) -> tuple[dict[str, int], list[dict]]:
         .group_by("rule", maintain_order=True)
         .agg(
             pl.col("count").sum(),
-            pl.col("example").first(),
+            pl.col("example", "example_column", "example_value").first(),
             pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).head(EXAMPLE_ROWS),
         )
         .sort(["count", "rule"], descending=[True, False])
     )
     rules = dict(totals.select("rule", "count").sort("rule").iter_rows())
-    return rules, totals.head(TOP_REASONS).to_dicts()
+    return rules, masked_reasons(totals.head(TOP_REASONS), personal).to_dicts()
 
 
 def _sha256(path: Path) -> str:

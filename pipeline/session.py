@@ -93,10 +93,16 @@ class Session:
             yield run.import_file(path, self.reference, options, self.con, shown)
 
     def retry(
-        self, batch_id: int, as_of: date | None = None, warnings_as_errors: bool = False
+        self,
+        batch_id: int,
+        as_of: date | None = None,
+        warnings_as_errors: bool = False,
+        show_personal: bool = False,
     ) -> run.BatchResult:
         """Re-check a batch's open rejections; import the rows that pass now."""
-        return run.retry_batch(batch_id, self.reference, as_of, self.con, warnings_as_errors)
+        return run.retry_batch(
+            batch_id, self.reference, as_of, self.con, warnings_as_errors, show_personal
+        )
 
     def close(self) -> None:
         self.con.close()

@@ -115,7 +115,7 @@ class Rule:
 # What messages are made of
 
 
-def _shown(column: str) -> pl.Expr:
+def shown(column: str) -> pl.Expr:
     """A value as a message quotes it: whole, or its first SHOWN characters and an ellipsis."""
     value = pl.col(column)
     cut = value.str.slice(0, SHOWN) + "…"
@@ -128,7 +128,7 @@ def _text(message: str) -> Message:
 
 def _quoted(template: str) -> Message:
     """A message with the sender's value in place of {}."""
-    return lambda ctx: pl.format(template, _shown("value"))
+    return lambda ctx: pl.format(template, shown("value"))
 
 
 def listed(values) -> str:
@@ -143,7 +143,7 @@ def listed(values) -> str:
 def _one_of(what: str, choices: Callable[[Reference], tuple[str, ...]]) -> Message:
     def message(ctx: Context) -> pl.Expr:
         allowed = listed(choices(ctx.reference))
-        return pl.format(f"{what} '{{}}' is not known; use one of: {allowed}", _shown("value"))
+        return pl.format(f"{what} '{{}}' is not known; use one of: {allowed}", shown("value"))
 
     return message
 
@@ -189,7 +189,7 @@ def _mismatch_message(what: str, fixed: Callable[[Reference], dict[str, str]]) -
             f"customer class '{{}}' {what} {{}}, not '{{}}'; leave the cell empty or write {{}}",
             pl.col("customer_class"),
             value,
-            _shown("value"),
+            shown("value"),
             value,
         )
 
@@ -255,13 +255,13 @@ def _amount_rules(
     def not_a_number(ctx: Context) -> pl.Expr:
         return pl.format(
             f"{label} '{{}}' is not a number; write digits with {_number_how(ctx.decimal_comma)}",
-            _shown("value"),
+            shown("value"),
         )
 
     def decimals(ctx: Context) -> pl.Expr:
         return pl.format(
             f"{label} '{{}}' has more decimal places than {{}} allows ({{}})",
-            _shown("value"),
+            shown("value"),
             pl.col("currency"),
             currency_units(ctx.reference),
         )
@@ -337,7 +337,7 @@ def _date_hint(ctx: Context) -> str:
 
 
 def _date_message(ctx: Context) -> pl.Expr:
-    return pl.format(f"created on '{{}}' is not a real date; {_date_hint(ctx)}", _shown("value"))
+    return pl.format(f"created on '{{}}' is not a real date; {_date_hint(ctx)}", shown("value"))
 
 
 def _other_rows(group: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -365,7 +365,7 @@ def _pattern_message(ctx: Context) -> pl.Expr:
     return pl.format(
         "{} '{}' does not have the form customer class '{}' requires (pattern {})",
         pl.col("column"),
-        _shown("value"),
+        shown("value"),
         pl.col("customer_class"),
         pattern,
     )
@@ -395,7 +395,7 @@ def _type_message(ctx: Context) -> pl.Expr:
     return pl.format(
         "{} '{}' is not {}",
         pl.col("column"),
-        _shown("value"),
+        shown("value"),
         pl.col("column").replace_strict(hints, default=None, return_dtype=pl.String),
     )
 
@@ -453,7 +453,7 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 "the name '{}' mixes Latin, Greek or Cyrillic letters in one word, so it can "
                 "pass for another name; type it in one alphabet",
-                _shown("name"),
+                shown("name"),
             ),
         ),
         Rule(
@@ -475,7 +475,7 @@ RULES: dict[str, Rule] = {
             Row(lambda ctx: ~pl.col("name_repeated")),
             lambda ctx: pl.format(
                 "the name '{}' is also on row(s) {} of this file; names must be unique",
-                _shown("name"),
+                shown("name"),
                 pl.col("other_rows"),
             ),
             extra=_other_rows,
@@ -486,7 +486,7 @@ RULES: dict[str, Rule] = {
             "a customer with this name is already stored",
             Row(lambda ctx: ~pl.col("name_key").is_in(ctx.existing.implode())),
             lambda ctx: pl.format(
-                "a customer named '{}' already exists; use another name", _shown("name")
+                "a customer named '{}' already exists; use another name", shown("name")
             ),
         ),
         Rule(
@@ -499,7 +499,7 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 "more than one stored customer has a name equal to '{}' (see table "
                 "name_collisions); rename or remove all but one before updating it",
-                _shown("name"),
+                shown("name"),
             ),
         ),
         _required("business_model"),
@@ -578,7 +578,7 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 f"currency '{{}}' is not enabled for this reseller; enabled: "
                 f"{listed(ctx.reference.currencies)}",
-                _shown("value"),
+                shown("value"),
             ),
         ),
         Rule(
@@ -638,7 +638,7 @@ RULES: dict[str, Rule] = {
             None,
             "the cell holds a spreadsheet error such as `#N/A` or `#DIV/0!`",
             Cells(lambda cell: cell.is_in(CELL_ERRORS)),
-            _quoted("the cell holds the spreadsheet error {}; fix the formula or type the value"),
+            _quoted("the cell holds the spreadsheet error '{}'; fix the formula or type the value"),
         ),
         Rule(
             "cell_too_long",
@@ -731,7 +731,7 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 "the name '{}' differs from {} only by punctuation or a legal form; check it is "
                 "not the same customer",
-                _shown("name"),
+                shown("name"),
                 pl.col("similar_to"),
             ),
             extra=_similar_to,
