@@ -47,9 +47,10 @@ def customer_schema(ctx: Context, fields: list[str]) -> pa.DataFrameSchema:
     cells = [pl.col(text_column(c)) for c in (*STANDARD, *fields)]
     for rule in RULES.values():
         if isinstance(rule.check, Row):
-            on = rule.check.on or rule.column
+            on, passes = rule.check.on or rule.column, rule.check.passes(ctx)
             assert on is not None, rule.code
-            checks[on].append(_check(rule.code, rule.check.passes(ctx)))
+            if passes is not None:
+                checks[on].append(_check(rule.code, passes))
         elif isinstance(rule.check, Cells):
             ok = ~pl.any_horizontal(rule.check.breaks(cell) for cell in cells)
             checks[SOURCE_ROW].append(_check(rule.code, ok))

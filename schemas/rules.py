@@ -68,9 +68,9 @@ Message = Callable[[Context], pl.Expr]
 @dataclass(frozen=True)
 class Row:
     """True where the row passes (null: cannot be judged, passes); pandera checks it on the
-    column `on`, or on the rule's own."""
+    column `on`, or on the rule's own. None: no row of the batch can fail it (no check)."""
 
-    passes: Callable[[Context], pl.Expr]
+    passes: Callable[[Context], pl.Expr | None]
     on: str | None = None
 
 
@@ -171,10 +171,10 @@ def _class_fixes(column: str, fixed: Callable[[Reference], dict[str, str]]) -> R
     """Passes where the row's class fixes no value of `column`, or the row has that one (an
     empty cell took it in parse)."""
 
-    def passes(ctx: Context) -> pl.Expr:
+    def passes(ctx: Context) -> pl.Expr | None:
         values = fixed(ctx.reference)
         if not values:
-            return pl.lit(True)
+            return None
         return by_class(values).is_null() | (pl.col(column) == by_class(values))
 
     return Row(passes)
@@ -398,6 +398,10 @@ def _type_message(ctx: Context) -> pl.Expr:
         shown("value"),
         pl.col("column").replace_strict(hints, default=None, return_dtype=pl.String),
     )
+
+
+def _none_alike(ctx: Context) -> bool:
+    return ctx.similar is not None and not ctx.similar.height
 
 
 def _similar_to(group: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -727,7 +731,7 @@ RULES: dict[str, Rule] = {
             "the name differs from a stored customer's or another row's only by punctuation or "
             'a legal form (Ltd, Inc., s.r.o., GmbH, ...: "Acme Telecom Ltd" and "ACME Telecom '
             'Ltd."); a name the same once compared is `name_exists` or `name_duplicate_in_batch`',
-            Row(lambda ctx: ~pl.col("name_similar")),
+            Row(lambda ctx: None if _none_alike(ctx) else ~pl.col("name_similar")),
             lambda ctx: pl.format(
                 "the name '{}' differs from {} only by punctuation or a legal form; check it is "
                 "not the same customer",
