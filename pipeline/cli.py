@@ -375,7 +375,9 @@ def retry_command(batch_id, db, as_of, as_json, warnings_as_errors, show_persona
     from pipeline.session import Session
 
     with Session.open_existing(db, lock_timeout, notify=_note) as session:
-        result = session.retry(batch_id, as_of, warnings_as_errors, show_personal)
+        result = session.retry(
+            batch_id, as_of, warnings_as_errors=warnings_as_errors, show_personal=show_personal
+        )
     _report([result], as_json)
 
 

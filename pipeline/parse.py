@@ -55,9 +55,12 @@ def parse(
     Keeps `source_row`, and each column's text as `<column>__text`; `<amount>_given` tells an
     amount cell that is not blank, `<amount>_plain` one written as a plain number. Columns the
     file lacks are null. `created_on` defaults to `as_of` when empty; a prepaid customer's
-    `available_funds` to 0. With `decimal_comma`, amounts are written `1500,50`; `date_format`
-    (strftime) is a layout accepted for created_on besides ISO dates. `keys`: the rows' name
-    keys, when the caller has worked them out already.
+    `available_funds` to 0; an empty currency or business model to the one the row's class
+    fixes. A custom field is `<field>` (its text, or its class's default) and `<field>__value`
+    (as custom_data keeps it: `_custom_columns`). With `decimal_comma`, amounts (and number
+    fields) are written `1500,50`; `date_format` (strftime) is a layout accepted for created_on
+    (and date fields) besides ISO dates. `keys`: the rows' name keys, when the caller has worked
+    them out already.
     """
     sources = {**columns.columns, **columns.custom}
     fields = _batch_fields(raw, columns, reference)
@@ -87,11 +90,11 @@ def parse(
         .otherwise(_created_on(frame, as_of, date_format)),
         **{amount: blank_to_null(pl.col(text_column(amount))) for amount in AMOUNTS},
     )
-    customs = Conventions(decimal_comma, date_format)
+    conventions = Conventions(decimal_comma, date_format)
     typed = typed.with_columns(  # the amounts' trimmed text, worked out once above; the classes
         currency=_or_its_class("currency", reference.class_currencies),
         business_model=_or_its_class("business_model", reference.class_business_models),
-        **_custom_columns(typed, fields, reference, customs),
+        **_custom_columns(typed, fields, reference, conventions),
         **{f"{amount}_given": pl.col(amount).is_not_null() for amount in AMOUNTS},
         **{f"{amount}_decimals": _decimals(pl.col(amount), decimal_comma) for amount in AMOUNTS},
         **{f"{amount}_plain": _plain(pl.col(amount), decimal_comma) for amount in AMOUNTS},

@@ -188,6 +188,7 @@ def retry_batch(
     reference: Reference,
     as_of: date | None,
     con: duckdb.DuckDBPyConnection,
+    *,
     warnings_as_errors: bool = False,
     show_personal: bool = False,
 ) -> BatchResult:

@@ -96,12 +96,19 @@ class Session:
         self,
         batch_id: int,
         as_of: date | None = None,
+        *,
         warnings_as_errors: bool = False,
         show_personal: bool = False,
     ) -> run.BatchResult:
-        """Re-check a batch's open rejections; import the rows that pass now."""
+        """Re-check a batch's open rejections; import the rows that pass now (`show_personal`:
+        the summary's examples show personal values)."""
         return run.retry_batch(
-            batch_id, self.reference, as_of, self.con, warnings_as_errors, show_personal
+            batch_id,
+            self.reference,
+            as_of,
+            self.con,
+            warnings_as_errors=warnings_as_errors,
+            show_personal=show_personal,
         )
 
     def close(self) -> None:
