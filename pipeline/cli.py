@@ -162,6 +162,20 @@ lock_timeout_option = click.option(
 )
 
 
+show_personal_option = click.option(
+    "--show-personal",
+    is_flag=True,
+    help="Show the values of personal custom fields (personal = true in the reference) instead "
+    "of ***.",
+)
+warnings_as_errors_option = click.option(
+    "--warnings-as-errors",
+    is_flag=True,
+    help="Reject a row with a warning (credit_limit_missing, name_similar, ...) as if it were "
+    "an error, under the same rule code.  [default: such a row is stored, its warnings kept]",
+)
+
+
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @db_option
@@ -249,6 +263,8 @@ lock_timeout_option = click.option(
     help="Refuse a batch with more rejected rows than N, or than P% of its rows: no customer "
     "is written, its rejections are kept for export; exit status 1.",
 )
+@warnings_as_errors_option
+@show_personal_option
 @lock_timeout_option
 @click.option(
     "--quiet", "-q", is_flag=True, help="No progress on stderr (shown only on a terminal)."
@@ -271,6 +287,8 @@ def import_command(
     on_existing,
     force,
     max_rejected,
+    warnings_as_errors,
+    show_personal,
     lock_timeout,
     quiet,
     profile,
@@ -306,6 +324,8 @@ def import_command(
         on_existing=on_existing,
         force=force,
         max_rejected=max_rejected,
+        warnings_as_errors=warnings_as_errors,
+        show_personal=show_personal,
     )
     progress = None if quiet or not sys.stderr.isatty() else _progress
     results = []
@@ -358,8 +378,10 @@ def _report(results, as_json: bool) -> None:
     help="The date the retry is for.  [default: today's date in UTC]",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@warnings_as_errors_option
+@show_personal_option
 @lock_timeout_option
-def retry_command(batch_id, db, as_of, as_json, lock_timeout):
+def retry_command(batch_id, db, as_of, as_json, warnings_as_errors, show_personal, lock_timeout):
     """Re-check BATCH_ID's open rejections against the current reference and database.
 
     The reference is the current one of the batch's reseller, whichever reseller's reference
@@ -371,7 +393,9 @@ def retry_command(batch_id, db, as_of, as_json, lock_timeout):
     from pipeline.session import Session
 
     with Session.open_existing(db, lock_timeout, notify=_note) as session:
-        result = session.retry(batch_id, as_of)
+        result = session.retry(
+            batch_id, as_of, warnings_as_errors=warnings_as_errors, show_personal=show_personal
+        )
     _report([result], as_json)
 
 
@@ -413,7 +437,8 @@ def show_command(batch_id, db):
 
     with closing(store.open_existing(db)) as con:
         batch, rules = store.batch(con, batch_id), store.rule_counts(con, batch_id)
-    click.echo(render.batch_details(batch, rules))
+        warned = store.warning_counts(con, batch_id)
+    click.echo(render.batch_details(batch, rules, warned))
 
 
 @cli.command("upgrade")
@@ -571,11 +596,17 @@ def batches_command(db, fmt, reseller):
     metavar="FILE.csv|FILE.xlsx",
     help="Write a fix file instead: the rows with open rejections as the sender wrote them, "
     "plus an `errors` column; in .xlsx the offending cells are highlighted with their reason "
-    "as a comment. It imports directly once fixed.",
+    "as a comment. It imports directly once fixed. It keeps personal values: it goes back to "
+    "the sender.",
 )
-def rejections_command(batch_id, db, fmt, export_to):
-    """List the rejected rows of BATCH_ID: one line per failed rule, with its message."""
-    from pipeline import store
+@show_personal_option
+def rejections_command(batch_id, db, fmt, export_to, show_personal):
+    """List the rejected rows of BATCH_ID: one line per failed rule, with its message.
+
+    Values of personal custom fields are shown as *** (in values, messages and original cells)
+    unless --show-personal.
+    """
+    from pipeline import personal, store
 
     with closing(store.open_existing(db)) as con:
         if export_to is not None:
@@ -584,9 +615,27 @@ def rejections_command(batch_id, db, fmt, export_to):
             written = export_rejections(con, batch_id, export_to)
             _warn(f"{export_to}: {written} rejected row(s) of batch {batch_id} written", "note")
             return
-        frame = store.rejections(con, batch_id)
+        frame = personal.rejections(con, batch_id, show_personal)
     if fmt == "table":
         frame = frame.drop("original")
+    _print_frame(frame, fmt)
+
+
+@cli.command("warnings")
+@click.argument("batch_id", type=int)
+@db_option
+@format_option
+@show_personal_option
+def warnings_command(batch_id, db, fmt, show_personal):
+    """List the warnings of BATCH_ID: rows stored, but worth a look (one line per warning).
+
+    A warning is a rule the billing system recommends rather than requires, such as a credit
+    limit for a postpaid customer; `import --warnings-as-errors` rejects such rows instead.
+    """
+    from pipeline import personal, store
+
+    with closing(store.open_existing(db)) as con:
+        frame = personal.warnings(con, batch_id, show_personal)
     _print_frame(frame, fmt)
 
 

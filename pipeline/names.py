@@ -15,7 +15,7 @@ among the distinct characters of the batch and replaced, each worked out once by
 
 import polars as pl
 
-from schemas.vocabulary import BIDI_CONTROLS
+from schemas.vocabulary import BIDI_CONTROLS, LEGAL_FORMS
 
 _IGNORABLE = r"\p{Default_Ignorable_Code_Point}"
 _INVISIBLE = f"[{_IGNORABLE}--[{BIDI_CONTROLS}]]"  # taken out of a stored name
@@ -81,3 +81,19 @@ def _on_non_ascii(text: pl.Series, unicode, ascii_key=None) -> pl.Series:
     result = done.clone()
     result.scatter(rows, unicode(text.gather(rows)))
     return result
+
+
+# How names compare for look-alikes (warning name_similar): their keys without punctuation and
+# symbols, without the legal forms they end with, spaces collapsed. One definition for polars
+# and for DuckDB (which finds the stored names alike, `store.similar_customers`).
+PUNCTUATION = r"[\p{P}\p{S}]"
+LEGAL_SUFFIX = f"(?: +(?:{'|'.join(LEGAL_FORMS)}))+$"  # the forms are letters and spaces
+
+
+def similarity_keys(keys: pl.Series) -> pl.Series:
+    """The key under which names (as `name_keys`) that differ only by punctuation or a legal
+    form compare equal: "Acme Telecom Ltd" and "ACME Telecom Ltd." are "acme telecom". Null for
+    a name that is nothing else."""
+    bare = keys.str.replace_all(PUNCTUATION, "").str.replace_all(" {2,}", " ").str.strip_chars(" ")
+    key = bare.str.replace(LEGAL_SUFFIX, "")
+    return pl.select(pl.when(key.str.len_bytes() > 0).then(key)).to_series().alias("similar_to")

@@ -22,11 +22,14 @@ class RunOptions:
     on_existing: str = "reject"  # a row naming a stored customer: reject | skip | update
     force: bool = False  # import a file whose content was committed before
     max_rejected: str | None = None  # "N" rows or "P%" of rows: more refuses the batch
+    warnings_as_errors: bool = False  # a warning rejects its row, as an error does
+    show_personal: bool = False  # the summary shows personal fields' values (else ***)
 
     def to_dict(self) -> dict:
         """The options as recorded with a batch, so that a run can be reproduced."""
         recorded = asdict(self)
         del recorded["dry_run"]  # a dry run records nothing
+        del recorded["show_personal"]  # how the summary is shown, not how the batch ran
         return {**recorded, "as_of": self.as_of.isoformat()}
 
     def rejected_limit(self, rows: int) -> int | None:

@@ -5,28 +5,40 @@ the line to fix, before any batch is judged against it.
 """
 
 import bisect
+import datetime as dt
+import math
 import re
 import tomllib
 from collections.abc import Callable
+from decimal import Decimal
 from pathlib import Path
 from typing import NoReturn
 
 import polars as pl
 
 from pipeline.errors import ReferenceFileError
+from pipeline.parse import Conventions, field_values
 from schemas.reference import (
     DEFAULT_RESELLER,
+    FIELD_TYPES,
     CustomerClass,
     CustomField,
     Reference,
     whole_value,
 )
-from schemas.vocabulary import STANDARD, header_key, is_reserved, minor_units
+from schemas.vocabulary import (
+    CONTROL_CHARACTERS,
+    STANDARD,
+    header_key,
+    is_reserved,
+    minor_units,
+    text_column,
+)
 
 _KEYS = {"reseller", "currencies", "business_models", "customer_classes"}
 _RESELLER = re.compile(r"[A-Za-z0-9_-]{1,64}")  # an identifier, e.g. acme-telecom
-_CLASS_KEYS = {"name", "custom_fields"}
-_FIELD_KEYS = {"name", "mandatory", "pattern"}
+_CLASS_KEYS = {"name", "custom_fields", "currency", "business_model"}
+_FIELD_KEYS = {"name", "mandatory", "pattern", "type", "values", "default", "personal"}
 _CLASS_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\]\]")
 _STANDARD_KEYS = frozenset(header_key(c) for c in STANDARD)
 _FIELD_HEADER = re.compile(r"^\s*\[\[\s*customer_classes\s*\.\s*custom_fields\s*\]\]")
@@ -113,6 +125,7 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
     if len(found) != len(classes):
         class_starts = [None] * len(classes)
     seen: set[str] = set()  # class names, casefolded
+    known: dict[str, tuple[CustomField, str]] = {}  # each custom field, as first met
     parsed = []
     for n, (entry, class_start) in enumerate(zip(classes, class_starts, strict=True)):
         name = entry.get("name")
@@ -134,10 +147,49 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
             if class_start
             else []
         )
+        fixed = _fixed_values(entry, name, currencies, models, fail, class_start)
         parsed.append(
-            CustomerClass(name.strip(), _custom_fields(entry, name, fail, class_start, headers))
+            CustomerClass(
+                name.strip(),
+                _custom_fields(entry, name, fail, class_start, headers, known),
+                *fixed,
+            )
         )
     return Reference(tuple(currencies), tuple(models.values()), tuple(parsed), text, reseller)
+
+
+def _fixed_values(
+    entry: dict,
+    class_name: str,
+    currencies: list[str],
+    models: dict[str, str],
+    fail: Callable[..., NoReturn],
+    class_start: int | None,
+) -> tuple[str | None, str | None]:
+    """The currency and business model a class fixes, if any: each must be enabled in the
+    reference (a currency as its code, a business model in the reference's spelling)."""
+    currency, model = entry.get("currency"), entry.get("business_model")
+    if currency is not None:
+        if not isinstance(currency, str) or currency.strip().upper() not in currencies:
+            fail(
+                f"customer class {class_name!r}: currency {currency!r} is not one of the "
+                "reference's currencies; add it to currencies or fix the class",
+                _key("currency"),
+                1,
+                class_start or 1,
+            )
+        currency = currency.strip().upper()
+    if model is not None:
+        if not isinstance(model, str) or model.strip().casefold() not in models:
+            fail(
+                f"customer class {class_name!r}: business model {model!r} is not one of the "
+                "reference's business models; add it to business_models or fix the class",
+                _key("business_model"),
+                1,
+                class_start or 1,
+            )
+        model = models[model.strip().casefold()]
+    return currency, model
 
 
 def _custom_fields(
@@ -146,6 +198,7 @@ def _custom_fields(
     fail: Callable[..., NoReturn],
     class_start: int | None,
     headers: list[int],
+    known: dict[str, tuple[CustomField, str]],
 ) -> tuple[CustomField, ...]:
     """The class's custom fields; `headers` are the lines of its [[...custom_fields]] tables."""
     given = entry.get("custom_fields", [])
@@ -205,8 +258,115 @@ def _custom_fields(
                     1,
                     start,
                 )
-        fields.append(CustomField(name, mandatory, pattern))
+        typed = _typed(field, name, pattern, fail, start)
+        _same_everywhere(typed, field, class_name, known, fail, start)
+        fields.append(typed)
     return tuple(fields)
+
+
+def _typed(
+    field: dict, name: str, pattern: str | None, fail: Callable[..., NoReturn], start: int
+) -> CustomField:
+    """A custom field with its type, values, default (checked, as its canonical text) and
+    whether it is personal; `pattern` is checked already."""
+
+    def refuse(message: str, key: str) -> NoReturn:
+        needle = _key(key) if key in field else _FIELD_HEADER  # the field's table, then
+        fail(f"custom field {name!r}: {message}", needle, 1, start)
+
+    kind = field.get("type", "text")
+    if kind not in FIELD_TYPES:
+        refuse(f"type {kind!r} is not one of {', '.join(FIELD_TYPES)}", "type")
+    if pattern is not None and kind != "text":
+        refuse(f"a pattern is for text fields; a {kind} field is checked by its type", "pattern")
+    values = field.get("values")
+    if kind != "list" and values is not None:
+        refuse('values are for list fields (type = "list")', "values")
+    if kind == "list":
+        if not isinstance(values, list) or not values:
+            refuse("a list field needs values = [...], the values it allows", "values")
+        seen: set[str] = set()
+        for value in values:
+            if not isinstance(value, str) or not value.strip():
+                refuse("values must be non-empty strings", "values")
+            if value.strip().lower() in seen:
+                refuse(f"value {value!r} is listed twice", "values")
+            seen.add(value.strip().lower())
+        values = tuple(v.strip() for v in values)
+    personal = field.get("personal", False)
+    if not isinstance(personal, bool):
+        refuse("personal must be true or false", "personal")
+    given = field.get("default")
+    default = None
+    if given is not None:
+        default, problem = _default(kind, given, values or (), pattern)
+        if problem:
+            refuse(f"default {given!r} {problem}", "default")
+    return CustomField(
+        name, field.get("mandatory", False), pattern, kind, values or (), default, personal
+    )
+
+
+def _default(kind: str, given, values: tuple[str, ...], pattern: str | None):
+    """(the canonical text of a default, why it cannot be one): read as a cell of the field is
+    (numbers with a decimal point, dates ISO), and as the import would store it."""
+    if isinstance(given, bool) or not isinstance(given, str | int | float | dt.date):
+        return None, f"is not a {kind} value"
+    if isinstance(given, float):
+        text = format(Decimal(repr(given)), "f") if math.isfinite(given) else repr(given)
+    elif isinstance(given, dt.date):
+        text = given.isoformat()  # a TOML date or date-time (with its offset, if it has one)
+    else:
+        text = str(given).strip()
+    if kind == "text" and not isinstance(given, str):
+        return None, "is not text; write it in quotes"
+    if not text:
+        return None, "is empty; leave the default out instead"
+    frame = pl.DataFrame({text_column("default"): [text], "billing_period_timezone": ["UTC"]})
+
+    def value(zone: str = "UTC") -> str | None:
+        at = frame.with_columns(billing_period_timezone=pl.lit(zone))
+        return at.select(field_values(at, "default", kind, values, Conventions())).item()
+
+    canonical = value()
+    if kind == "text":
+        if re.search(CONTROL_CHARACTERS, text):
+            return None, "holds a control character"
+        if pattern and not pl.select(pl.lit(text).str.contains(whole_value(pattern))).item():
+            return None, f"does not match the field's pattern {pattern!r}"
+    elif canonical is None:
+        return None, {
+            "number": "is not a number; write it as 1500.50 or 1500",
+            "date": "is not a date; write it as YYYY-MM-DD",
+            "datetime": "is not a date and time; write it as 2026-01-01T09:00:00+01:00",
+            "list": f"is not one of the field's values ({', '.join(values)})",
+        }[kind]
+    elif kind == "datetime" and value("Asia/Tokyo") != canonical:  # no offset: no one instant
+        return None, "has no offset, so it is no one instant; add one, e.g. +00:00 or Z"
+    return canonical, None
+
+
+def _same_everywhere(
+    typed: CustomField,
+    written: dict,
+    class_name: str,
+    known: dict[str, tuple[CustomField, str]],
+    fail: Callable[..., NoReturn],
+    start: int,
+) -> None:
+    """A field has one type (and list of values), and is personal or not, in every class that
+    has it: it is checked, stored and shown by field, not by class. `written`: its table."""
+    first, first_class = known.setdefault(typed.name, (typed, class_name))
+    for what in ("type", "values", "personal"):
+        if getattr(first, what) != getattr(typed, what):
+            fail(
+                f"custom field {typed.name!r}: {what} differs from the field of the same name in "
+                f"customer class {first_class!r}; a field has the same type, values and "
+                "personal mark in every class",
+                _key(what) if what in written else _FIELD_HEADER,
+                1,
+                start,
+            )
 
 
 def _is_iso4217(code: str) -> bool:

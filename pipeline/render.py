@@ -42,8 +42,11 @@ def stages(timings: dict[str, float]) -> str:
     return ", ".join(f"{stage} {seconds:.3f} s" for stage, seconds in timings.items())
 
 
-def batch_details(batch: dict, rules: list[tuple[str, int]]) -> str:
-    """What `onboard show` prints of a batch: its row, its options, its rejections by rule."""
+def batch_details(
+    batch: dict, rules: list[tuple[str, int]], warned: list[tuple[str, int]] | None = None
+) -> str:
+    """What `onboard show` prints of a batch: its row, its options, its rejections and warnings
+    by rule."""
     lines = [
         f"{key + ':':20}{'' if value is None else printable(str(value))}"
         for key, value in batch.items()
@@ -58,6 +61,9 @@ def batch_details(batch: dict, rules: list[tuple[str, int]]) -> str:
     if rules:
         lines.append("rejections by rule:")
         lines += [f"  {rule}: {count}" for rule, count in rules]
+    if warned:
+        lines.append("warnings by rule:")
+        lines += [f"  {rule}: {count}" for rule, count in warned]
     return "\n".join(lines)
 
 
@@ -128,9 +134,13 @@ def summary(result: "BatchResult") -> str:
     }[result.status]
     if result.retry_of is not None:
         what += f" (retry of batch {result.retry_of})"
+    about = [
+        *([f"{result.rows_updated} updating stored customers"] if result.rows_updated else []),
+        *([f"{result.rows_warned} with warnings"] if result.rows_warned else []),
+    ]
     counts = (
         f"  rows read {result.rows_read}: accepted {result.rows_accepted}"
-        + (f" ({result.rows_updated} updating stored customers)" if result.rows_updated else "")
+        + (f" ({', '.join(about)})" if about else "")
         + f", rejected {result.rows_rejected}"
         + (f", skipped {result.rows_skipped}" if result.rows_skipped else "")
         + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else "")
@@ -151,6 +161,10 @@ def summary(result: "BatchResult") -> str:
             rows = ", ".join(str(r) for r in reason["rows"])
             lines.append(f"    {reason['rule']} ({reason['count']}): rows {rows}")
             lines.append(f"      e.g. {printable(reason['example'])}")
+    if result.warnings:
+        counted = ", ".join(f"{rule} ({count})" for rule, count in result.warnings.items())
+        where = f"; onboard warnings {result.batch_id}" if result.batch_id else ""
+        lines.append(f"  warnings (stored, worth a look): {counted}{where}")
     if result.batch_id and result.rows_rejected:
         lines.append(
             f"  all reasons: onboard rejections {result.batch_id}; a fix file: "

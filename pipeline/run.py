@@ -25,12 +25,13 @@ from pipeline.columns import ColumnMap, header_matcher, map_columns
 from pipeline.errors import FileRefused, OnboardError, UsageError
 from pipeline.fixfile import marked_batch
 from pipeline.grid import ReadResult, blank_cell, stored_cells
-from pipeline.names import clean_names, name_keys
+from pipeline.names import clean_names, name_keys, similarity_keys
 from pipeline.options import RunOptions
 from pipeline.parse import custom_fields, parse
 from pipeline.periods import add_periods
+from pipeline.personal import masked_reasons
 from pipeline.read import read_batch
-from pipeline.validate import bounded_cell, repeated_names, validate
+from pipeline.validate import bounded_cell, repeated_names, similar_names, validate
 from schemas.reference import DEFAULT_RESELLER, Reference
 from schemas.rules import Context
 from schemas.vocabulary import SOURCE_ROW, text_column
@@ -75,8 +76,10 @@ class BatchResult:
     rows_rejected: int = 0
     rows_skipped: int = 0
     rows_updated: int = 0
+    rows_warned: int = 0  # accepted rows with at least one warning
     blank_rows: int = 0
     rules: dict[str, int] = field(default_factory=dict)  # failures by rule code
+    warnings: dict[str, int] = field(default_factory=dict)  # warnings by rule code
     top_reasons: list[dict] = field(default_factory=list)
     ignored_columns: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # how the file was read
@@ -103,6 +106,7 @@ class _Batch:
 class _Checked:
     customers: pl.DataFrame  # accepted rows with periods, ready to store
     rejections: pl.DataFrame
+    warnings: pl.DataFrame  # of accepted rows
     replaces: pl.Series  # name keys of stored customers the batch updates
     rows_skipped: int
     fields: tuple[str, ...]  # the custom fields `customers` has columns for
@@ -198,6 +202,9 @@ def retry_batch(
     as_of: date | None,
     con: duckdb.DuckDBPyConnection,
     version: int | None = None,
+    *,
+    warnings_as_errors: bool = False,
+    show_personal: bool = False,
 ) -> BatchResult:
     """Re-check a batch's open rejections against `reference` (its reseller's, `version` as
     stored); import the rows that pass now as a new batch."""
@@ -212,6 +219,8 @@ def retry_batch(
         decimal_comma=bool(stored.get("decimal_comma")),
         renames=stored.get("renames") or {},
         date_format=stored.get("date_format"),
+        warnings_as_errors=warnings_as_errors,
+        show_personal=show_personal,
     )
     clock = _Clock()
     result = BatchResult(
@@ -240,6 +249,7 @@ class _Tally:
     rows_accepted: int = 0
     rows_skipped: int = 0
     rows_updated: int = 0
+    rows_warned: int = 0
     blank_rows: int = 0
 
     @property
@@ -265,32 +275,47 @@ def _run(
         keys = _name_keys(read, batch.columns)
         repeated = repeated_names(keys)
         stored = store.existing_customers(con, keys["name_key"])
+        keys = keys.with_columns(similar_to=similarity_keys(keys["name_key"]))
+        similar = similar_names(keys, store.similar_customers(con, keys["similar_to"]))
         # kept for parse when the records are in memory; a streamed file's could be large
         in_memory = keys["name_key"] if read.frame is not None else None
     writer = None if options.dry_run else store.BatchWriter(con, batch.retry_of, reference.reseller)
     background = _Background(writer)
-    tally, reasons = _Tally(), []
+    tally, reasons, warned = _Tally(), [], []
     try:
         for records, blank in read.chunks():
             chunk_keys = (
                 None if in_memory is None else in_memory.slice(tally.rows_read, records.height)
             )
             clock.rows = tally.rows_read + records.height
-            checked = _check(records, batch, reference, clock, repeated, stored, chunk_keys)
+            names = _Names(repeated, stored, similar, chunk_keys)
+            checked = _check(records, batch, reference, clock, names)
             tally.blank_rows += blank
             tally.rows_read += records.height
             tally.rows_accepted += checked.customers.height
             tally.rows_skipped += checked.rows_skipped
             tally.rows_updated += checked.replaces.len()
+            tally.rows_warned += checked.warnings[SOURCE_ROW].n_unique()
             reasons.append(_reason_counts(checked.rejections))
+            warned.append(checked.warnings["rule"].value_counts(name="count"))
             if writer:
                 with clock("write"):  # made ready here, written on the writer's thread
                     rejections = None if retry else _with_originals(checked.rejections, records)
                     background.submit(
-                        checked.customers, rejections, checked.replaces, checked.fields
+                        checked.customers,
+                        rejections,
+                        checked.replaces,
+                        checked.fields,
+                        checked.warnings,
                     )
         background.close()
-        rules, top_reasons = _summarize(reasons)
+        personal = () if options.show_personal else reference.personal_fields
+        rules, top_reasons = _summarize(reasons, personal)
+        warnings = dict(
+            pl.concat(warned).group_by("rule").agg(pl.col("count").sum()).sort("rule").iter_rows()
+            if warned
+            else []
+        )
         rows_read, rows_rejected = tally.rows_read, tally.rows_rejected
         if retry:  # the rows it read were rejected before; it judges only what passes now
             rows_read, rows_rejected = tally.rows_accepted, 0
@@ -301,8 +326,10 @@ def _run(
             rows_rejected=rows_rejected,
             rows_skipped=tally.rows_skipped,
             rows_updated=tally.rows_updated,
+            rows_warned=tally.rows_warned,
             blank_rows=tally.blank_rows,
             rules=rules,
+            warnings=warnings,
             top_reasons=top_reasons,
         )
         status, reason = _verdict(result, options, retry)
@@ -387,23 +414,30 @@ def _verdict(result: BatchResult, options: RunOptions, retry: bool) -> tuple[Sta
     return Status.COMMITTED, None
 
 
+@dataclass(frozen=True)
+class _Names:
+    """What the batch's names meet, worked out once for the whole batch."""
+
+    repeated: pl.DataFrame  # names on several rows (validate.repeated_names)
+    stored: pl.DataFrame  # the stored customers it names (store.existing_customers)
+    similar: pl.DataFrame  # names like another of it or a stored one (validate.similar_names)
+    keys: pl.Series | None = None  # the chunk's name keys, when worked out already
+
+
 def _check(
     records: pl.DataFrame,
     batch: _Batch,
     reference: Reference,
     clock: "_Clock",
-    repeated: pl.DataFrame,
-    stored: pl.DataFrame,
-    keys: pl.Series | None = None,
+    names: _Names,
 ) -> _Checked:
-    """One chunk of records parsed, checked and given its periods. `repeated`: the batch's
-    names on several rows; `stored`: the stored customers it names, of every reseller; `keys`:
-    its name keys, when worked out already.
+    """One chunk of records parsed, checked and given its periods, `names` being what the batch
+    meets of names: repeated in it, stored (of every reseller), similar; its keys.
 
     Names are unique across resellers: a name another reseller's customer holds is
     `name_exists` whatever --on-existing says; only the reseller's own customers are skipped
     or updated."""
-    options = batch.options
+    options, stored, keys = batch.options, names.stored, names.keys
     decimal_comma = bool(options.decimal_comma)
     with clock("parse"):
         typed = parse(
@@ -434,9 +468,10 @@ def _check(
             options.date_format,
             existing=pl.concat([own, taken["name_key"]]),
             ambiguous=shared if options.on_existing == "update" else none,
-            repeated=repeated,
+            repeated=names.repeated,
+            similar=names.similar,
         )
-        checked = validate(typed, context)
+        checked = validate(typed, context, options.warnings_as_errors)
     with clock("periods"):
         accepted = checked.accepted
         replaces = pl.Series("name_key", [], pl.String)
@@ -444,7 +479,7 @@ def _check(
             accepted, replaces = _keep_creation_dates(accepted, stored)
         customers = add_periods(accepted, options.as_of)
     fields = tuple(custom_fields(typed))
-    return _Checked(customers, checked.rejections, replaces, rows_skipped, fields)
+    return _Checked(customers, checked.rejections, checked.warnings, replaces, rows_skipped, fields)
 
 
 def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):
@@ -518,16 +553,22 @@ def _with_originals(rejections: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame
 
 
 def _reason_counts(rejections: pl.DataFrame) -> pl.DataFrame:
-    """A chunk's failures by rule: how many, an example message, the first few rows."""
+    """A chunk's failures by rule: how many, an example message (with its column and value),
+    the first few rows."""
     return rejections.group_by("rule", maintain_order=True).agg(
         count=pl.len(),
         example=pl.col("message").first(),
+        example_column=pl.col("column").first(),
+        example_value=pl.col("value").first(),
         rows=pl.col(SOURCE_ROW).unique(maintain_order=True).head(EXAMPLE_ROWS),
     )
 
 
-def _summarize(chunks: list[pl.DataFrame]) -> tuple[dict[str, int], list[dict]]:
-    """Failures by rule over all chunks, and the most common rules with examples."""
+def _summarize(
+    chunks: list[pl.DataFrame], personal: tuple[str, ...]
+) -> tuple[dict[str, int], list[dict]]:
+    """Failures by rule over all chunks, and the most common rules with examples (the values of
+    `personal` fields masked)."""
     if not chunks:
         return {}, []
     totals = (
@@ -535,13 +576,13 @@ def _summarize(chunks: list[pl.DataFrame]) -> tuple[dict[str, int], list[dict]]:
         .group_by("rule", maintain_order=True)
         .agg(
             pl.col("count").sum(),
-            pl.col("example").first(),
+            pl.col("example", "example_column", "example_value").first(),
             pl.col("rows").list.explode(keep_nulls=False, empty_as_null=False).head(EXAMPLE_ROWS),
         )
         .sort(["count", "rule"], descending=[True, False])
     )
     rules = dict(totals.select("rule", "count").sort("rule").iter_rows())
-    return rules, totals.head(TOP_REASONS).to_dicts()
+    return rules, masked_reasons(totals.head(TOP_REASONS), personal).to_dicts()
 
 
 def _sha256(path: Path) -> str:

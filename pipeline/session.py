@@ -124,12 +124,28 @@ class Session:
             shown = (lambda stage, rows, p=path: progress(p, stage, rows)) if progress else None
             yield run.import_file(path, reference, options, self.con, shown, version)
 
-    def retry(self, batch_id: int, as_of: date | None = None) -> run.BatchResult:
+    def retry(
+        self,
+        batch_id: int,
+        as_of: date | None = None,
+        *,
+        warnings_as_errors: bool = False,
+        show_personal: bool = False,
+    ) -> run.BatchResult:
         """Re-check a batch's open rejections against the current reference of the batch's
-        reseller (whichever reseller's was stored last); import the rows that pass now."""
+        reseller (whichever reseller's was stored last); import the rows that pass now
+        (`show_personal`: the summary's examples show personal values)."""
         reseller = store.batch(self.con, batch_id)["reseller"]
         reference, version = current_reference(self.con, reseller)
-        return run.retry_batch(batch_id, reference, as_of, self.con, version)
+        return run.retry_batch(
+            batch_id,
+            reference,
+            as_of,
+            self.con,
+            version,
+            warnings_as_errors=warnings_as_errors,
+            show_personal=show_personal,
+        )
 
     def close(self) -> None:
         self.con.close()

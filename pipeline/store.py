@@ -1,7 +1,8 @@
-"""The DuckDB database: customers, rejections, batches and the resellers' references.
+"""The DuckDB database: customers, rejections, warnings, batches and the resellers'
+references.
 
-A batch is written in one transaction: its customers, its rejections and its `batches` row
-commit together or not at all.
+A batch is written in one transaction: its customers, its rejections, its warnings and its
+`batches` row commit together or not at all.
 """
 
 import contextlib
@@ -18,8 +19,9 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import OnboardError, UsageError
-from pipeline.names import clean_names, name_keys
+from pipeline.names import LEGAL_SUFFIX, PUNCTUATION, clean_names, name_keys
 from schemas.reference import DEFAULT_RESELLER
+from schemas.vocabulary import value_column
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -88,7 +90,7 @@ CREATE TABLE IF NOT EXISTS reference (
 );
 """
 
-SCHEMA_VERSION = 4  # the layout this onboard writes; older files are upgraded in place
+SCHEMA_VERSION = 5  # the layout this onboard writes; older files are upgraded in place
 _MAGIC = b"DUCK"  # a DuckDB file holds these bytes at offset 8
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -133,6 +135,7 @@ REJECTION_COLUMNS = (
     "value",
     "original",
 )
+WARNING_COLUMNS = REJECTION_COLUMNS[:-1]  # a warning's row is stored: no `original`
 
 
 @dataclass(frozen=True)
@@ -381,8 +384,18 @@ def _to_4(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
+def _to_5(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Warnings: accepted rows' findings worth a look, one row per warning, as rejections."""
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS warnings (batch_id BIGINT NOT NULL, "
+        'source_row BIGINT NOT NULL, name VARCHAR, "column" VARCHAR, rule VARCHAR NOT NULL, '
+        "message VARCHAR NOT NULL, value VARCHAR)"
+    )
+    return None
+
+
 # version -> the step from the version before; returns a note or None
-UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4}
+UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}
 
 
 @functools.cache
@@ -431,6 +444,29 @@ def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.Da
     ).pl()
 
 
+def similar_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
+    """The stored customers whose names compare alike (`names.similarity_keys`) with one of
+    `keys` (similarity keys): similar_to, name_key. One query; DuckDB works out the stored names'
+    keys with the same patterns as polars."""
+    if not con.execute("SELECT 1 FROM customers LIMIT 1").fetchall():
+        return pl.DataFrame(schema={"similar_to": pl.String, "name_key": pl.String})
+    batch_keys = _arrow(pl.DataFrame({"similar_to": keys.drop_nulls().unique()}))  # noqa: F841
+    return con.sql(
+        f"SELECT similar_to, name_key FROM (SELECT DISTINCT name_key, {SIMILARITY_SQL} AS "
+        "similar_to FROM customers) JOIN batch_keys USING (similar_to)"
+    ).pl()
+
+
+def _sql_text(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+SIMILARITY_SQL = (  # `names.similarity_keys` of name_key, in DuckDB
+    f"nullif(regexp_replace(trim(regexp_replace(regexp_replace(name_key, {_sql_text(PUNCTUATION)}, "
+    f"'', 'g'), ' {{2,}}', ' ', 'g'), ' '), {_sql_text(LEGAL_SUFFIX)}, ''), '')"
+)
+
+
 def committed_batch(con: duckdb.DuckDBPyConnection, sha256: str, reseller: str) -> int | None:
     """The first batch of `reseller` that committed a file with this content, if any."""
     rows = con.execute(
@@ -449,6 +485,7 @@ class Chunk:
     rejections: "pa.Table | None"
     replaces: pl.Series | None
     fields: tuple[str, ...] = ()  # the custom fields, columns CUSTOM_0, ... of `customers`
+    warnings: "pa.Table | None" = None
 
 
 class BatchWriter:
@@ -475,17 +512,19 @@ class BatchWriter:
         rejections: pl.DataFrame | None = None,
         replaces: pl.Series | None = None,
         fields: tuple[str, ...] = (),
+        warnings: pl.DataFrame | None = None,
     ) -> Chunk:
         """A chunk as DuckDB scans it (Arrow, the stored columns, batch_id set). It touches no
         database, so it can be made on another thread than the one that `add`s it. `fields`:
-        the custom fields `customers` has columns for (their values, null where not stored),
+        the custom fields `customers` has columns for (their `__value`s, null where not stored),
         which `add` makes the MAP `custom_data`."""
-        values = [pl.col(f).alias(f"{_CUSTOM}{n}") for n, f in enumerate(fields)]
+        values = [pl.col(value_column(f)).alias(f"{_CUSTOM}{n}") for n, f in enumerate(fields)]
         return Chunk(
             _scannable(customers, _CUSTOMER_FRAME, self.batch_id, values),
             _scannable(rejections, REJECTION_COLUMNS, self.batch_id),
             replaces if replaces is not None and replaces.len() else None,
             fields,
+            _scannable(warnings, WARNING_COLUMNS, self.batch_id),
         )
 
     def add(self, chunk: Chunk) -> None:
@@ -528,6 +567,12 @@ class BatchWriter:
                 f"INSERT INTO rejections ({_names(REJECTION_COLUMNS)}) "
                 f"SELECT {_names(REJECTION_COLUMNS)} FROM new_rejections"
             )
+        if chunk.warnings is not None:
+            new_warnings = chunk.warnings  # noqa: F841 (scanned)
+            con.execute(
+                f"INSERT INTO warnings ({_names(WARNING_COLUMNS)}) "
+                f"SELECT {_names(WARNING_COLUMNS)} FROM new_warnings"
+            )
 
     def finish(self, batch: BatchRow) -> int:
         """Record the batch and commit. A refused batch keeps its rejections but no customer:
@@ -535,6 +580,7 @@ class BatchWriter:
         con, batch_id = self.con, self.batch_id
         if batch.status == "refused":
             con.execute("DELETE FROM customers WHERE batch_id = ?", [batch_id])
+            con.execute("DELETE FROM warnings WHERE batch_id = ?", [batch_id])  # of no customer
             con.execute(
                 "INSERT INTO customers BY NAME SELECT * EXCLUDE (replaced_by_batch, replaced_at) "
                 "FROM customer_history WHERE replaced_by_batch = ?",
@@ -749,6 +795,26 @@ def rule_counts(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[tuple[str
         "SELECT rule, count(*) FROM rejections WHERE batch_id = ? GROUP BY rule ORDER BY 2 DESC, 1",
         [batch_id],
     ).fetchall()
+
+
+def warning_counts(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[tuple[str, int]]:
+    """A batch's warnings by rule, the most frequent first."""
+    return con.execute(
+        "SELECT rule, count(*) FROM warnings WHERE batch_id = ? GROUP BY rule ORDER BY 2 DESC, 1",
+        [batch_id],
+    ).fetchall()
+
+
+def warnings(con: duckdb.DuckDBPyConnection, batch_id: int) -> pl.DataFrame:
+    """A batch's warnings, one row per warning of a stored row."""
+    found = con.sql(
+        f"SELECT {_names(WARNING_COLUMNS)} FROM warnings "
+        'WHERE batch_id = ? ORDER BY source_row, "column", rule',
+        params=[batch_id],
+    ).pl()
+    if not found.height:
+        batch(con, batch_id)  # none: refuses an unknown batch
+    return found
 
 
 def schema_version(con: duckdb.DuckDBPyConnection) -> int:

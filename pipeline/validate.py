@@ -7,9 +7,10 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.errors import OnboardError
+from pipeline.names import similarity_keys
 from pipeline.parse import custom_fields
 from schemas.customer import customer_schema
-from schemas.rules import RULES, Cells, Context
+from schemas.rules import RULES, WARNINGS, Cells, Context
 from schemas.vocabulary import MAX_CELL, SOURCE_ROW, TEXT, text_column
 
 ROW = "_row"  # position of a row in the typed frame, as pandera reports it
@@ -26,22 +27,31 @@ CELL_TESTS = {code: r.check.breaks for code, r in RULES.items() if isinstance(r.
 
 @dataclass(frozen=True)
 class Validation:
-    accepted: pl.DataFrame  # typed rows that pass every rule
+    accepted: pl.DataFrame  # typed rows that pass every rule but warnings
     rejections: pl.DataFrame  # one row per failed rule: REJECTION_SCHEMA
+    warnings: pl.DataFrame  # one per warning of an accepted row, as rejections are
 
 
-def validate(typed: pl.DataFrame, ctx: Context) -> Validation:
+def validate(typed: pl.DataFrame, ctx: Context, warnings_as_errors: bool = False) -> Validation:
     """Check every rule on every row (pandera, lazily, on the collected frame).
 
+    Warnings are checks of the same schema: their failures are split from the others by the
+    rule's severity. A row with an error is rejected (its warnings are not kept: it is not
+    stored); one with warnings only is accepted, its warnings kept beside it. With
+    `warnings_as_errors`, a warning rejects the row as an error does.
+
     `ctx.repeated` (name_key, all_rows), the names that stand on more than one row of the
-    batch, is worked out from `typed` when not given (a batch read in chunks gives it for the
-    whole file).
+    batch, and `ctx.similar`, the names like another of it (without stored ones), are worked out
+    from `typed` when not given (a batch read in chunks gives them for the whole file).
     """
     if ctx.repeated is None:
         ctx = replace(ctx, repeated=repeated_names(typed))
-    assert ctx.repeated is not None
+    if ctx.similar is None:
+        ctx = replace(ctx, similar=similar_names(typed))
+    assert ctx.repeated is not None and ctx.similar is not None
     typed = typed.with_columns(
-        name_repeated=pl.col("name_key").is_in(ctx.repeated["name_key"].implode())
+        name_repeated=pl.col("name_key").is_in(ctx.repeated["name_key"].implode()),
+        name_similar=pl.col("name_key").is_in(ctx.similar["name_key"].implode()),
     )
     fields = [c.removesuffix(TEXT) for c in typed.columns if c.endswith(TEXT)]
     schema = customer_schema(ctx, custom_fields(typed))
@@ -54,9 +64,17 @@ def validate(typed: pl.DataFrame, ctx: Context) -> Validation:
         failures = _rule_failures(e.failure_cases, fields)
     else:
         failures = pl.DataFrame(schema={ROW: pl.UInt32, "rule": pl.String, "column": pl.String})
+    warned = pl.lit(False) if warnings_as_errors else pl.col("rule").is_in(list(WARNINGS))
+    errors, warnings = failures.filter(~warned), failures.filter(warned)
+    rejected = errors[ROW].implode()
+    warnings = warnings.filter(~pl.col(ROW).is_in(rejected))
     rows = typed.with_row_index(ROW)
-    accepted = typed.filter(~pl.int_range(typed.height).is_in(failures[ROW].implode()))
-    return Validation(accepted.drop("name_repeated"), _rejections(failures, rows, fields, ctx))
+    accepted = typed.filter(~pl.int_range(typed.height).is_in(rejected))
+    return Validation(
+        accepted.drop("name_repeated", "name_similar"),
+        _reported(errors, rows, fields, ctx),
+        _reported(warnings, rows, fields, ctx),
+    )
 
 
 def _rule_failures(cases: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
@@ -73,7 +91,7 @@ def _rule_failures(cases: pl.DataFrame, fields: list[str]) -> pl.DataFrame:
     )
 
 
-def _rejections(
+def _reported(
     failures: pl.DataFrame, rows: pl.DataFrame, fields: list[str], ctx: Context
 ) -> pl.DataFrame:
     """One row per failure with the value the sender wrote and the rule's message, worked out
@@ -134,6 +152,43 @@ def _breaks(rule: pl.Expr, cell: pl.Expr) -> pl.Expr:
     for code, test in rest:
         chain = chain.when(rule == code).then(test(cell))
     return chain.otherwise(False)
+
+
+def similar_names(keys: pl.DataFrame, stored: pl.DataFrame | None = None) -> pl.DataFrame:
+    """For each name (of `keys`: name_key, source_row, maybe similar_to) like another of the
+    batch or a stored one (`stored`: similar_to, name_key) without being the same name: the rows
+    of the batch it is like (similar_rows, null if none) and whether a stored name is
+    (similar_stored)."""
+    keyed = keys.filter(pl.col("name_key").is_not_null())
+    if "similar_to" not in keyed.columns:
+        keyed = keyed.with_columns(similar_to=similarity_keys(keyed["name_key"]))
+    keyed = keyed.select("name_key", SOURCE_ROW, "similar_to")
+    # Hashes find the candidates fast; the keys themselves decide among those few.
+    candidates = keyed.filter(pl.col("similar_to").hash().is_duplicated())
+    alike = candidates.filter(pl.col("name_key").n_unique().over("similar_to") > 1)
+    per_name = alike.group_by("similar_to", "name_key").agg(rows=pl.col(SOURCE_ROW))
+    in_batch = (
+        per_name.join(per_name, on="similar_to", suffix="_other")
+        .filter(pl.col("name_key") != pl.col("name_key_other"))
+        .group_by("name_key")
+        .agg(similar_rows=pl.col("rows_other").list.explode().sort())
+    )
+    found = in_batch.with_columns(similar_stored=pl.lit(False))
+    if stored is not None and stored.height:
+        like_stored = (
+            keyed.select("name_key", "similar_to")
+            .unique()
+            .join(stored, on="similar_to", suffix="_stored")
+            .filter(pl.col("name_key") != pl.col("name_key_stored"))
+            .select("name_key", similar_stored=pl.lit(True))
+            .unique()
+        )
+        found = found.join(like_stored, on="name_key", how="full", coalesce=True).select(
+            "name_key",
+            "similar_rows",
+            similar_stored=pl.col("similar_stored_right").fill_null(False),
+        )
+    return found.select("name_key", "similar_rows", "similar_stored")
 
 
 def repeated_names(keys: pl.DataFrame) -> pl.DataFrame:

@@ -15,7 +15,7 @@ import polars as pl
 from pandera.api.polars.types import PolarsData
 
 from schemas.rules import RULES, Cells, Context, Fields, Row
-from schemas.vocabulary import AMOUNT_SCALE, SOURCE_ROW, STANDARD, text_column
+from schemas.vocabulary import AMOUNT_SCALE, SOURCE_ROW, STANDARD, text_column, value_column
 
 
 class Customer(pa.DataFrameModel):
@@ -47,16 +47,18 @@ def customer_schema(ctx: Context, fields: list[str]) -> pa.DataFrameSchema:
     cells = [pl.col(text_column(c)) for c in (*STANDARD, *fields)]
     for rule in RULES.values():
         if isinstance(rule.check, Row):
-            on = rule.check.on or rule.column
+            on, passes = rule.check.on or rule.column, rule.check.passes(ctx)
             assert on is not None, rule.code
-            checks[on].append(_check(rule.code, rule.check.passes(ctx)))
+            if passes is not None:
+                checks[on].append(_check(rule.code, passes))
         elif isinstance(rule.check, Cells):
             ok = ~pl.any_horizontal(rule.check.breaks(cell) for cell in cells)
             checks[SOURCE_ROW].append(_check(rule.code, ok))
         elif isinstance(rule.check, Fields):
             for name in fields:
                 use, value = ctx.reference.field_uses[name], pl.col(name)
-                custom[name] += [_check(rule.code, ok) for ok in rule.check.passes(use, value)]
+                found = rule.check.passes(use, value, pl.col(value_column(name)))
+                custom[name] += [_check(rule.code, ok) for ok in found]
     schema = schema.update_columns({c: {"checks": found} for c, found in checks.items()})
     return schema.add_columns(
         {name: pa.Column(str, checks=found, nullable=True) for name, found in custom.items()}

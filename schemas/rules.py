@@ -15,6 +15,7 @@ sender wrote in the rule's column), `column`, and what the rule's `extra` adds.
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Literal
 
 import polars as pl
 
@@ -57,6 +58,8 @@ class Context:
     existing: pl.Series = field(default_factory=_no_names)  # name keys a row may not take
     ambiguous: pl.Series = field(default_factory=_no_names)  # keys several stored names share
     repeated: pl.DataFrame | None = None  # name_key, all_rows: names on several rows
+    # name_key, similar_rows, similar_stored: names like others of the batch or stored ones
+    similar: pl.DataFrame | None = None
 
 
 Message = Callable[[Context], pl.Expr]
@@ -65,9 +68,9 @@ Message = Callable[[Context], pl.Expr]
 @dataclass(frozen=True)
 class Row:
     """True where the row passes (null: cannot be judged, passes); pandera checks it on the
-    column `on`, or on the rule's own."""
+    column `on`, or on the rule's own. None: no row of the batch can fail it (no check)."""
 
-    passes: Callable[[Context], pl.Expr]
+    passes: Callable[[Context], pl.Expr | None]
     on: str | None = None
 
 
@@ -80,10 +83,11 @@ class Cells:
 
 @dataclass(frozen=True)
 class Fields:
-    """For one custom field (what the reference asks of it, its value): an expression per
-    check, True where the row passes; none where the rule does not concern the field."""
+    """For one custom field (what the reference asks of it; its value: the trimmed text or the
+    class's default; that value as stored, null where not of the field's type): an expression
+    per check, True where the row passes; none where the rule does not concern the field."""
 
-    passes: Callable[[FieldUse, pl.Expr], list[pl.Expr]]
+    passes: Callable[[FieldUse, pl.Expr, pl.Expr], list[pl.Expr]]
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,8 @@ class Rule:
     check: Row | Cells | Fields
     message: Message
     extra: Callable[[pl.DataFrame, Context], pl.DataFrame] | None = None  # what `message` needs
+    # an error rejects the row; a warning keeps it, recorded beside it (worth a look)
+    severity: Literal["error", "warning"] = "error"
 
     @property
     def column_text(self) -> str:
@@ -109,7 +115,7 @@ class Rule:
 # What messages are made of
 
 
-def _shown(column: str) -> pl.Expr:
+def shown(column: str) -> pl.Expr:
     """A value as a message quotes it: whole, or its first SHOWN characters and an ellipsis."""
     value = pl.col(column)
     cut = value.str.slice(0, SHOWN) + "…"
@@ -122,7 +128,7 @@ def _text(message: str) -> Message:
 
 def _quoted(template: str) -> Message:
     """A message with the sender's value in place of {}."""
-    return lambda ctx: pl.format(template, _shown("value"))
+    return lambda ctx: pl.format(template, shown("value"))
 
 
 def listed(values) -> str:
@@ -137,7 +143,7 @@ def listed(values) -> str:
 def _one_of(what: str, choices: Callable[[Reference], tuple[str, ...]]) -> Message:
     def message(ctx: Context) -> pl.Expr:
         allowed = listed(choices(ctx.reference))
-        return pl.format(f"{what} '{{}}' is not known; use one of: {allowed}", _shown("value"))
+        return pl.format(f"{what} '{{}}' is not known; use one of: {allowed}", shown("value"))
 
     return message
 
@@ -156,6 +162,40 @@ def _of_class(classes: tuple[str, ...]) -> pl.Expr:
     return pl.col("customer_class").is_in(_is_in(classes))
 
 
+def by_class(values: dict[str, str]) -> pl.Expr:
+    """The value `values` gives the row's customer class (null for the other classes)."""
+    return pl.col("customer_class").replace_strict(values, default=None, return_dtype=pl.String)
+
+
+def _class_fixes(column: str, fixed: Callable[[Reference], dict[str, str]]) -> Row:
+    """Passes where the row's class fixes no value of `column`, or the row has that one (an
+    empty cell took it in parse)."""
+
+    def passes(ctx: Context) -> pl.Expr | None:
+        values = fixed(ctx.reference)
+        if not values:
+            return None
+        return by_class(values).is_null() | (pl.col(column) == by_class(values))
+
+    return Row(passes)
+
+
+def _mismatch_message(what: str, fixed: Callable[[Reference], dict[str, str]]) -> Message:
+    """`what` says what the class does: "charges every customer in"."""
+
+    def message(ctx: Context) -> pl.Expr:
+        value = by_class(fixed(ctx.reference))
+        return pl.format(
+            f"customer class '{{}}' {what} {{}}, not '{{}}'; leave the cell empty or write {{}}",
+            pl.col("customer_class"),
+            value,
+            shown("value"),
+            value,
+        )
+
+    return message
+
+
 # ---------------------------------------------------------------------------------------------
 # Rules made the same way for several columns
 
@@ -169,6 +209,7 @@ _REQUIRED_HINTS = {
     "balance_control": "use prepaid or postpaid",
     "currency": "give an ISO 4217 code such as USD",
 }
+_CLASS_FIXES = ("business_model", "currency")  # columns a customer class may fix
 _LABELS = {
     "name": "the name",
     "business_model": "the business model",
@@ -193,10 +234,11 @@ def _required(column: str) -> Rule:
                 "the name is empty or holds only invisible characters; every customer needs a name"
             ),
         )
+    fixable = " and the row's customer class fixes none" if column in _CLASS_FIXES else ""
     return Rule(
         f"{column}_required",
         column,
-        f"{label} is empty",
+        f"{label} is empty{fixable}",
         Row(lambda ctx: pl.col(column).is_not_null()),
         _text(f"{label} is empty; {_REQUIRED_HINTS[column]}"),
     )
@@ -211,20 +253,15 @@ def _amount_rules(
     given, plain, value = pl.col(f"{amount}_given"), pl.col(f"{amount}_plain"), pl.col(amount)
 
     def not_a_number(ctx: Context) -> pl.Expr:
-        how = (
-            "a comma for decimals (this file uses decimal commas) and no thousands separators, "
-            "e.g. 1500,50"
-            if ctx.decimal_comma
-            else "a point for decimals and no thousands separators, e.g. 1500.50"
-        )
         return pl.format(
-            f"{label} '{{}}' is not a number; write digits with {how}", _shown("value")
+            f"{label} '{{}}' is not a number; write digits with {_number_how(ctx.decimal_comma)}",
+            shown("value"),
         )
 
     def decimals(ctx: Context) -> pl.Expr:
         return pl.format(
             f"{label} '{{}}' has more decimal places than {{}} allows ({{}})",
-            _shown("value"),
+            shown("value"),
             pl.col("currency"),
             currency_units(ctx.reference),
         )
@@ -278,18 +315,29 @@ def _amount_rules(
     ]
 
 
-def _date_message(ctx: Context) -> pl.Expr:
+def _number_how(decimal_comma: bool) -> str:
+    if decimal_comma:
+        return (
+            "a comma for decimals (this file uses decimal commas) and no thousands separators, "
+            "e.g. 1500,50"
+        )
+    return "a point for decimals and no thousands separators, e.g. 1500.50"
+
+
+def _date_hint(ctx: Context) -> str:
     if ctx.date_format in DATE_ORDERS:
         order = "day" if DATE_ORDERS[ctx.date_format] else "month"
-        hint = f"write it as YYYY-MM-DD, or as a full date with the {order} first"
-    elif ctx.date_format:
-        hint = f"write it as YYYY-MM-DD or in the layout {ctx.date_format} given by --date-format"
-    else:
-        hint = (
-            "write it as YYYY-MM-DD (e.g. 2026-11-26), or import with --date-format giving the "
-            "file's layout, e.g. --date-format %d/%m/%Y"
-        )
-    return pl.format(f"created on '{{}}' is not a real date; {hint}", _shown("value"))
+        return f"write it as YYYY-MM-DD, or as a full date with the {order} first"
+    if ctx.date_format:
+        return f"write it as YYYY-MM-DD or in the layout {ctx.date_format} given by --date-format"
+    return (
+        "write it as YYYY-MM-DD (e.g. 2026-11-26), or import with --date-format giving the "
+        "file's layout, e.g. --date-format %d/%m/%Y"
+    )
+
+
+def _date_message(ctx: Context) -> pl.Expr:
+    return pl.format(f"created on '{{}}' is not a real date; {_date_hint(ctx)}", shown("value"))
 
 
 def _other_rows(group: pl.DataFrame, ctx: Context) -> pl.DataFrame:
@@ -317,10 +365,67 @@ def _pattern_message(ctx: Context) -> pl.Expr:
     return pl.format(
         "{} '{}' does not have the form customer class '{}' requires (pattern {})",
         pl.col("column"),
-        _shown("value"),
+        shown("value"),
         pl.col("customer_class"),
         pattern,
     )
+
+
+def _type_hint(use: FieldUse, ctx: Context) -> str:
+    """What a value of the field's type is, and how to write one."""
+    if use.type == "number":
+        return "a number; write digits with " + _number_how(ctx.decimal_comma)
+    if use.type == "date":
+        return "a real date; " + _date_hint(ctx)
+    if use.type == "datetime":
+        return (
+            "a date and time; write it as YYYY-MM-DD HH:MM[:SS], with an offset such as +01:00 "
+            "or Z (without one, it is local time in the row's billing period time zone, and "
+            "must exist there)"
+        )
+    return f"one of: {listed(use.values)}"
+
+
+def _type_message(ctx: Context) -> pl.Expr:
+    hints = {
+        name: _type_hint(use, ctx)
+        for name, use in ctx.reference.field_uses.items()
+        if use.type != "text"
+    }
+    return pl.format(
+        "{} '{}' is not {}",
+        pl.col("column"),
+        shown("value"),
+        pl.col("column").replace_strict(hints, default=None, return_dtype=pl.String),
+    )
+
+
+def _none_alike(ctx: Context) -> bool:
+    return ctx.similar is not None and not ctx.similar.height
+
+
+def _similar_to(group: pl.DataFrame, ctx: Context) -> pl.DataFrame:
+    """What a name is like: other rows of the batch, a stored customer (never named: it may
+    be another reseller's), or both, as text."""
+    assert ctx.similar is not None
+    found = group.join(ctx.similar, on="name_key", how="left")
+    rows = pl.col("similar_rows")
+    more = rows.list.len().cast(pl.Int64) - MAX_ROWS_NAMED
+    named = pl.concat_str(
+        pl.lit("the name on row(s) "),
+        rows.list.head(MAX_ROWS_NAMED).cast(pl.List(pl.String)).list.join(", "),
+        pl.when(more > 0).then(pl.format(" and {} more", more)).otherwise(pl.lit("")),
+        pl.lit(" of this file"),
+    )
+    stored = pl.col("similar_stored").fill_null(False)
+    text = (
+        pl.when(rows.is_not_null() & stored)
+        .then(pl.concat_str(pl.lit("a stored customer's name and "), named))
+        .when(stored)
+        .then(pl.lit("a stored customer's name"))
+        .otherwise(named)
+    )
+    return found.with_columns(similar_to=text)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -352,7 +457,7 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 "the name '{}' mixes Latin, Greek or Cyrillic letters in one word, so it can "
                 "pass for another name; type it in one alphabet",
-                _shown("name"),
+                shown("name"),
             ),
         ),
         Rule(
@@ -374,7 +479,7 @@ RULES: dict[str, Rule] = {
             Row(lambda ctx: ~pl.col("name_repeated")),
             lambda ctx: pl.format(
                 "the name '{}' is also on row(s) {} of this file; names must be unique",
-                _shown("name"),
+                shown("name"),
                 pl.col("other_rows"),
             ),
             extra=_other_rows,
@@ -385,7 +490,7 @@ RULES: dict[str, Rule] = {
             "a customer with this name is already stored",
             Row(lambda ctx: ~pl.col("name_key").is_in(ctx.existing.implode())),
             lambda ctx: pl.format(
-                "a customer named '{}' already exists; use another name", _shown("name")
+                "a customer named '{}' already exists; use another name", shown("name")
             ),
         ),
         Rule(
@@ -398,7 +503,7 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 "more than one stored customer has a name equal to '{}' (see table "
                 "name_collisions); rename or remove all but one before updating it",
-                _shown("name"),
+                shown("name"),
             ),
         ),
         _required("business_model"),
@@ -408,6 +513,16 @@ RULES: dict[str, Rule] = {
             "not a business model of the reference",
             Row(lambda ctx: pl.col("business_model").is_in(_is_in(ctx.reference.business_models))),
             _one_of("business model", lambda reference: reference.business_models),
+        ),
+        Rule(
+            "business_model_class_mismatch",
+            "business_model",
+            "not the business model the row's customer class fixes (an empty cell takes the "
+            "class's)",
+            _class_fixes("business_model", lambda reference: reference.class_business_models),
+            _mismatch_message(
+                "gives every customer the business model", lambda r: r.class_business_models
+            ),
         ),
         _required("customer_class"),
         Rule(
@@ -467,7 +582,16 @@ RULES: dict[str, Rule] = {
             lambda ctx: pl.format(
                 f"currency '{{}}' is not enabled for this reseller; enabled: "
                 f"{listed(ctx.reference.currencies)}",
-                _shown("value"),
+                shown("value"),
+            ),
+        ),
+        Rule(
+            "currency_class_mismatch",
+            "currency",
+            "not the currency the row's customer class fixes (an empty cell takes the class's)",
+            _class_fixes("currency", lambda reference: reference.class_currencies),
+            _mismatch_message(
+                "charges every customer in", lambda reference: reference.class_currencies
             ),
         ),
         *_amount_rules(
@@ -518,7 +642,7 @@ RULES: dict[str, Rule] = {
             None,
             "the cell holds a spreadsheet error such as `#N/A` or `#DIV/0!`",
             Cells(lambda cell: cell.is_in(CELL_ERRORS)),
-            _quoted("the cell holds the spreadsheet error {}; fix the formula or type the value"),
+            _quoted("the cell holds the spreadsheet error '{}'; fix the formula or type the value"),
         ),
         Rule(
             "cell_too_long",
@@ -535,7 +659,7 @@ RULES: dict[str, Rule] = {
             None,
             "a custom field the row's class makes mandatory is empty",
             Fields(
-                lambda use, value: (
+                lambda use, value, stored: (
                     [~_of_class(use.mandatory) | value.is_not_null()] if use.mandatory else []
                 )
             ),
@@ -551,7 +675,7 @@ RULES: dict[str, Rule] = {
             "a custom field value holds a control character (tab, line break, escape, ...) or "
             "a bidi override",
             Fields(
-                lambda use, value: [
+                lambda use, value, stored: [
                     ~_of_class(use.classes) | ~value.str.contains(CONTROL_CHARACTERS)
                 ]
             ),
@@ -565,24 +689,76 @@ RULES: dict[str, Rule] = {
             None,
             "a custom field value does not match its pattern (the whole value)",
             Fields(
-                lambda use, value: [
+                lambda use, value, stored: [
                     ~_of_class(classes) | value.is_null() | value.str.contains(whole_value(pattern))
                     for pattern, classes in use.patterns.items()
                 ]
             ),
             _pattern_message,
         ),
+        Rule(
+            "custom_field_type",
+            None,
+            "a custom field value is not of the field's type: not a number in the file's decimal "
+            "convention (as amounts are read), not a date (as created_on is read, "
+            "`--date-format` too), not a date and time (ISO 8601), not one of a list's values "
+            "(in any case)",
+            Fields(
+                lambda use, value, stored: (
+                    [value.is_null() | stored.is_not_null()] if use.type != "text" else []
+                )
+            ),
+            _type_message,
+        ),
+        # Warnings: the row is stored, the warning kept beside it (--warnings-as-errors: rejected)
+        Rule(
+            "credit_limit_missing",
+            "credit_limit",
+            "a postpaid customer without a credit limit: allowed, but the billing system "
+            '"strongly recommends" one against fraud',
+            Row(
+                lambda ctx: (pl.col("balance_control") != "postpaid") | pl.col("credit_limit_given")
+            ),
+            _text(
+                "a postpaid customer without a credit limit: nothing stops its usage; the billing "
+                "system strongly recommends one against fraud"
+            ),
+            severity="warning",
+        ),
+        Rule(
+            "name_similar",
+            "name",
+            "the name differs from a stored customer's or another row's only by punctuation or "
+            'a legal form (Ltd, Inc., s.r.o., GmbH, ...: "Acme Telecom Ltd" and "ACME Telecom '
+            'Ltd."); a name the same once compared is `name_exists` or `name_duplicate_in_batch`',
+            Row(lambda ctx: None if _none_alike(ctx) else ~pl.col("name_similar")),
+            lambda ctx: pl.format(
+                "the name '{}' differs from {} only by punctuation or a legal form; check it is "
+                "not the same customer",
+                shown("name"),
+                pl.col("similar_to"),
+            ),
+            extra=_similar_to,
+            severity="warning",
+        ),
     ]
 }
+WARNINGS = frozenset(code for code, rule in RULES.items() if rule.severity == "warning")
 assert {f"{c}_required" for c in REQUIRED} <= set(RULES)
 
 
-def markdown_table() -> str:
-    """README's table of rules."""
+def markdown_table(severity: str = "error") -> str:
+    """README's table of the rules of a severity: errors (its Rules), warnings (its Warnings)."""
     lines = ["| rule | column | meaning |", "| --- | --- | --- |"]
-    lines += [f"| `{r.code}` | {r.column_text} | {r.meaning} |" for r in RULES.values()]
+    lines += [
+        f"| `{r.code}` | {r.column_text} | {r.meaning} |"
+        for r in RULES.values()
+        if r.severity == severity
+    ]
     return "\n".join(lines)
 
 
 if __name__ == "__main__":
     print(markdown_table())
+    print("\nWarnings:\n")
+    print(markdown_table("warning"))

@@ -57,14 +57,28 @@ CONTROL_CHARACTERS = f"[\\x00-\\x1f\\x7f-\\x9f\u2028\u2029{BIDI_CONTROLS}]"
 _SCRIPTS = (r"\p{Latin}", r"\p{Greek}", r"\p{Cyrillic}")
 MIXED_SCRIPTS = "|".join(f"{a}[\\p{{L}}\\p{{M}}]*{b}" for a in _SCRIPTS for b in _SCRIPTS if a != b)
 
+# Legal forms a company name may end with, as they compare once lower-cased and without
+# punctuation ("Ltd." is ltd, "s.r.o." sro, "sp. z o.o." sp z oo): names that differ only by
+# these and punctuation are worth a look (rule name_similar).
+LEGAL_FORMS = (
+    "ltd", "limited", "inc", "incorporated", "corp", "corporation", "co", "company", "llc",
+    "llp", "lp", "plc", "pllc", "gmbh", "mbh", "ag", "kg", "kgaa", "ohg", "ug", "ev", "eg",
+    "sro", "s ro", "spol", "as", "a s", "sa", "sas", "sarl", "sàrl", "srl", "spa", "sl", "slu",
+    "bv", "nv", "vof", "oy", "oyj", "ab", "aps", "asa", "kft", "zrt", "nyrt", "doo", "dd", "ooo",
+    "oao", "zao", "pao", "pty", "pte", "bhd", "sdn", "kk", "sp zoo", "spzoo", "se", "wll", "bsc",
+    "lda", "ltda", "cv", "sc",
+)  # fmt: skip
+
 # The pipeline's own columns
 SOURCE_ROW = "source_row"  # the row number a person sees in the file
 TEXT = "__text"  # suffix of the column that keeps a cell's text as the sender wrote it
+VALUE = "__value"  # suffix of the column that keeps a custom field's value as stored
 # Names the pipeline gives its own columns (in frames and tables): a custom field may not take
 # one, or it would overwrite it. One list, checked by the tests against every frame and table.
 RESERVED = frozenset(
     {
         SOURCE_ROW, "name_key", "custom_data", "extra_fields", "name_repeated", "all_rows",
+        "name_similar", "similar_rows", "similar_stored", "similar_to",
         "other_rows", "column", "rule", "message", "value", "original", "errors", "batch_id",
         "resolved_by_batch", "replaced_by_batch", "replaced_at", "stored_created_on",
         "first_period_start", "first_period_end", "current_period_start", "current_period_end",
@@ -86,9 +100,14 @@ def header_key(header: str) -> str:
     return _HEADER_NOISE.sub("", header).casefold()
 
 
+def value_column(field: str) -> str:
+    """The column holding a custom field's value as custom_data stores it (its canonical text)."""
+    return field + VALUE
+
+
 def is_reserved(name: str) -> bool:
     """Is `name` (compared as headers are) one of the pipeline's own column names?"""
-    return name.lower().endswith(TEXT) or header_key(name) in _RESERVED_KEYS
+    return name.lower().endswith((TEXT, VALUE)) or header_key(name) in _RESERVED_KEYS
 
 
 _RESERVED_KEYS = frozenset(header_key(r) for r in RESERVED)

@@ -11,8 +11,9 @@ import polars as pl
 
 from pipeline.columns import map_columns
 from pipeline.grid import EXTRA
+from pipeline.names import clean_names, name_keys, similarity_keys
 from pipeline.parse import parse
-from pipeline.validate import Validation, validate
+from pipeline.validate import Validation, similar_names, validate
 from schemas.rules import Context
 from schemas.vocabulary import STANDARD
 
@@ -133,17 +134,31 @@ def text_batch(rows: list[dict], headers=HEADERS_WITH_TAX_ID, first_row: int = 2
 
 
 def check(
-    rows: list[dict], reference, existing=(), headers=HEADERS_WITH_TAX_ID, ambiguous=()
+    rows: list[dict],
+    reference,
+    existing=(),
+    headers=HEADERS_WITH_TAX_ID,
+    ambiguous=(),
+    alike=(),
+    warnings_as_errors=False,
 ) -> Validation:
-    """Map, parse and validate `rows` as one batch; `existing` are stored name keys, and
-    `ambiguous` keys that several stored customers share."""
+    """Map, parse and validate `rows` as one batch; `existing` are stored name keys,
+    `ambiguous` keys that several stored customers share, `alike` stored names (as written)
+    the batch's names are compared with for name_similar. With the standard headers, a column
+    a row names besides them (another custom field) is a header too."""
+    if headers == HEADERS_WITH_TAX_ID:
+        more = [k for row in rows for k in row if k not in headers and k != EXTRA]
+        headers = (*headers, *dict.fromkeys(more))
     columns = map_columns("batch.csv", list(headers), reference.custom_field_names)
     typed = parse(text_batch(rows, headers), columns, reference, AS_OF_DATE)
+    stored_keys = name_keys(clean_names(pl.Series(list(alike), dtype=pl.String)))
+    stored = pl.DataFrame({"similar_to": similarity_keys(stored_keys), "name_key": stored_keys})
     names = {
         "existing": pl.Series(list(existing), dtype=pl.String),
         "ambiguous": pl.Series(list(ambiguous), dtype=pl.String),
+        "similar": similar_names(typed, stored),
     }
-    return validate(typed, Context(reference, AS_OF_DATE, **names))
+    return validate(typed, Context(reference, AS_OF_DATE, **names), warnings_as_errors)
 
 
 def failures(result: Validation) -> list[tuple]:

@@ -91,6 +91,7 @@ def test_show_prints_the_options_a_batch_ran_with(onboard, batch, with_reference
         "on_existing": "skip",
         "force": False,
         "max_rejected": "50%",
+        "warnings_as_errors": False,
     }
 
 

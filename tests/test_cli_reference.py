@@ -9,7 +9,7 @@ def test_load_stores_the_reference_and_show_prints_it(onboard, db, reference_pat
     assert loaded.exit_code == 0
     assert loaded.stdout.strip() == (
         f"reference {reference_path} stored in {db} as reseller default's reference version 1: "
-        "5 currencies, 2 business models, 2 customer classes"
+        "5 currencies, 2 business models, 3 customer classes"
     )
     shown = onboard("reference", "show")
     assert shown.exit_code == 0
@@ -46,7 +46,7 @@ def test_loading_the_current_content_again_stores_no_version(onboard, db, refere
     assert again.exit_code == 0
     assert again.stdout.strip() == (
         f"reference {copy} the same as reseller default's reference version 1, current in "
-        f"{db}; nothing new stored: 5 currencies, 2 business models, 2 customer classes"
+        f"{db}; nothing new stored: 5 currencies, 2 business models, 3 customer classes"
     )
     assert query(db, "SELECT version, source FROM reference") == [(1, str(reference_path))]
 

@@ -47,9 +47,14 @@ def test_every_option_has_help_and_is_in_readme(name, option):
     assert re.search(rf"(?<![\w-]){re.escape(option)}(?![\w-])", README)
 
 
-def test_readme_rules_table_is_the_one_the_rules_make():
+@pytest.mark.parametrize(
+    ("severity", "heading", "end"),
+    [("error", "## Rules", "### Warnings"), ("warning", "### Warnings", "\n## ")],
+)
+def test_readme_rules_tables_are_the_ones_the_rules_make(severity, heading, end):
     """Each rule's code, column and meaning, in order, exactly as `schemas/rules.py` defines
-    them (`python -m schemas.rules` prints the table to paste)."""
-    section = README.split("## Rules", 1)[1].split("\n## ", 1)[0]
+    them: the errors in Rules, the warnings in its Warnings (`python -m schemas.rules` prints
+    the tables to paste)."""
+    section = README.split(heading, 1)[1].split(end, 1)[0]
     written = [ln for ln in section.splitlines() if ln.startswith("| ")]
-    assert written == markdown_table().splitlines()
+    assert written == markdown_table(severity).splitlines()

@@ -529,9 +529,9 @@ def reference_text(fields: str) -> str:
 
 @pytest.mark.parametrize(
     "field",
-    ["source_row", "name_key", "custom_data", "name__text", "Tax__TEXT", "credit_limit_given",
-     "available_funds_decimals", "errors", "extra_fields", "batch_id", "rule", "message",
-     "value", "column", "original", "Source_Row", "current_period_closes_at"],
+    ["source_row", "name_key", "custom_data", "name__text", "Tax__TEXT", "seats__Value",
+     "credit_limit_given", "available_funds_decimals", "errors", "extra_fields", "batch_id",
+     "rule", "message", "value", "column", "original", "Source_Row", "current_period_closes_at"],
 )  # fmt: skip
 def test_a_custom_field_named_like_an_internal_column_is_refused(onboard, db, tmp_path, field):
     path = tmp_path / "reference.toml"

@@ -57,5 +57,3 @@ def test_parse_makes_columns_for_the_fields_a_batch_uses_only(classes):
     columns = map_columns("batch.csv", frame.columns[:-1], reference.custom_field_names)
     typed = parse(frame, columns, reference, AS_OF_DATE)
     assert custom_fields(typed) == ["f1"]
-    # the field's value and its text as sent (kept for messages, as every column's is)
-    assert sorted(c for c in typed.columns if c.startswith("f")) == ["f1", "f1__text"]

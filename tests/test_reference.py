@@ -60,10 +60,58 @@ def test_the_sample_reference_loads(reference_path):
     assert reference.customer_classes == (
         CustomerClass("Retail"),
         CustomerClass("Business", (CustomField("tax_id", True, "^[A-Z]{2}[0-9]{6,10}$"),)),
+        CustomerClass(
+            "Hosted EU",
+            (
+                CustomField("seats", type="number", default="1"),
+                CustomField(
+                    "plan", True, type="list", values=("Basic", "Premium"), default="Basic"
+                ),
+                CustomField("contact_email", pattern="[^@\\s]+@[^@\\s]+", personal=True),
+            ),
+            currency="EUR",
+            business_model="Hosted IP PBX",
+        ),
     )
-    assert reference.custom_field_names == ("tax_id",)
+    assert reference.class_currencies == {"Hosted EU": "EUR"}
+    assert reference.class_business_models == {"Hosted EU": "Hosted IP PBX"}
+    assert reference.custom_field_names == ("tax_id", "seats", "plan", "contact_email")
+    assert reference.personal_fields == ("contact_email",)
     assert reference.minor_units() == {"USD": 2, "EUR": 2, "CZK": 2, "JPY": 0, "BHD": 3}
     assert reference.text == reference_path.read_text(encoding="utf-8")
+
+
+def test_a_class_fixes_an_enabled_currency_and_business_model_in_the_references_spelling():
+    reference = parse_reference(
+        lines(TWO, l12='name = "Business"\ncurrency = " eur "\nbusiness_model = "HOSTED ip pbx"')
+    )
+    assert reference.class_currencies == {"Business": "EUR"}
+    assert reference.class_business_models == {"Business": "Hosted IP PBX"}
+    assert reference.customer_classes[0].currency is None
+
+
+def test_typed_fields_keep_their_defaults_in_canonical_form():
+    reference = parse_reference(
+        lines(
+            TWO,
+            l18='name = "licence"\ntype = "number"\ndefault = "+0010.50"\n'
+            '[[customer_classes.custom_fields]]\nname = "since"\ntype = "date"\n'
+            "default = 2026-01-05\n"
+            '[[customer_classes.custom_fields]]\nname = "signed"\ntype = "datetime"\n'
+            'default = "2026-01-05 10:00+01:00"\n'
+            '[[customer_classes.custom_fields]]\nname = "plan"\ntype = "list"\n'
+            'values = [" Gold ", "Silver"]\ndefault = "GOLD"\n'
+            '[[customer_classes.custom_fields]]\nname = "ratio"\ntype = "number"\n'
+            "default = 2.5e3\n",
+        )
+    )
+    fields = {f.name: f for f in reference.customer_classes[1].custom_fields}
+    assert fields["licence"].default == "10.5"
+    assert fields["since"].default == "2026-01-05"
+    assert fields["signed"].default == "2026-01-05T09:00:00+00:00"
+    assert (fields["plan"].values, fields["plan"].default) == (("Gold", "Silver"), "Gold")
+    assert fields["ratio"].default == "2500"
+    assert reference.field_uses["plan"].defaults == {"Business": "Gold"}
 
 
 def test_a_reference_is_normalized():
@@ -192,6 +240,119 @@ BAD = [
         lines(TWO, l16='pattern = ""'),
         16,
         "custom field 'tax_id': bad pattern '': must be a non-empty string",
+    ),
+    (
+        "class currency not enabled",
+        lines(TWO, l12='name = "Business"\ncurrency = "GBP"'),
+        13,
+        "customer class 'Business': currency 'GBP' is not one of the reference's currencies; "
+        "add it to currencies or fix the class",
+    ),
+    (
+        "class currency not a string",
+        lines(TWO, l5='name = "Retail"\ncurrency = 978'),
+        6,
+        "customer class 'Retail': currency 978 is not one of the reference's currencies",
+    ),
+    (
+        "class business model not in the reference",
+        lines(TWO, l12='name = "Business"\ncurrency = "eur"\nbusiness_model = "Satellite TV"'),
+        14,
+        "customer class 'Business': business model 'Satellite TV' is not one of the reference's "
+        "business models; add it to business_models or fix the class",
+    ),
+    (
+        "unknown field type",
+        lines(TWO, l18='name = "licence"\ntype = "integer"'),
+        19,
+        "custom field 'licence': type 'integer' is not one of text, number, date, datetime, list",
+    ),
+    (
+        "pattern on a number field",
+        lines(TWO, l18='name = "licence"\ntype = "number"\npattern = "[0-9]+"'),
+        20,
+        "custom field 'licence': a pattern is for text fields; a number field is checked by its "
+        "type",
+    ),
+    (
+        "values on a text field",
+        lines(TWO, l18='name = "licence"\nvalues = ["A"]'),
+        19,
+        "custom field 'licence': values are for list fields (type = \"list\")",
+    ),
+    (
+        "list without values",
+        lines(TWO, l18='name = "licence"\ntype = "list"'),
+        17,
+        "custom field 'licence': a list field needs values = [...]",
+    ),
+    (
+        "list value twice",
+        lines(TWO, l18='name = "licence"\ntype = "list"\nvalues = ["Gold", "gold"]'),
+        20,
+        "custom field 'licence': value 'gold' is listed twice",
+    ),
+    (
+        "personal not true or false",
+        lines(TWO, l18='name = "licence"\npersonal = "yes"'),
+        19,
+        "custom field 'licence': personal must be true or false",
+    ),
+    (
+        "number default not a number",
+        lines(TWO, l18='name = "licence"\ntype = "number"\ndefault = "1,5"'),
+        20,
+        "custom field 'licence': default '1,5' is not a number; write it as 1500.50 or 1500",
+    ),
+    (
+        "date default not a date",
+        lines(TWO, l18='name = "licence"\ntype = "date"\ndefault = "2026-02-30"'),
+        20,
+        "custom field 'licence': default '2026-02-30' is not a date; write it as YYYY-MM-DD",
+    ),
+    (
+        "date-time default without an offset",
+        lines(TWO, l18='name = "licence"\ntype = "datetime"\ndefault = 2026-01-01T09:00:00'),
+        20,
+        "custom field 'licence': default datetime.datetime(2026, 1, 1, 9, 0) has no offset",
+    ),
+    (
+        "list default not a value",
+        lines(TWO, l18='name = "licence"\ntype = "list"\nvalues = ["A", "B"]\ndefault = "C"'),
+        21,
+        "custom field 'licence': default 'C' is not one of the field's values (A, B)",
+    ),
+    (
+        "text default not matching the pattern",
+        lines(TWO, l16='pattern = "[A-Z]{2}[0-9]{6,10}"\ndefault = "none"'),
+        17,
+        "custom field 'tax_id': default 'none' does not match the field's pattern",
+    ),
+    (
+        "text default not text",
+        lines(TWO, l18='name = "licence"\ndefault = 7'),
+        19,
+        "custom field 'licence': default 7 is not text; write it in quotes",
+    ),
+    (
+        "empty default",
+        lines(TWO, l18='name = "licence"\ndefault = " "'),
+        19,
+        "custom field 'licence': default ' ' is empty; leave the default out instead",
+    ),
+    (
+        "field typed differently in two classes",
+        lines(TWO, l7='name = "licence"\ntype = "date"', l9=""),
+        18,
+        "custom field 'licence': type differs from the field of the same name in customer class "
+        "'Retail'; a field has the same type, values and personal mark in every class",
+    ),
+    (
+        "field personal in one class only",
+        lines(TWO, l7='name = "licence"\npersonal = true'),
+        18,
+        "custom field 'licence': personal differs from the field of the same name in customer "
+        "class 'Retail'",
     ),
     (
         "unknown top-level key",

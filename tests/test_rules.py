@@ -33,8 +33,10 @@ from pipeline.grid import EXTRA
 from pipeline.parse import _amount, _decimals, _plain, parse
 from pipeline.reference import parse_reference
 from pipeline.validate import validate
-from schemas.rules import RULES, Context
+from schemas.rules import RULES, WARNINGS, Context
 from schemas.vocabulary import AMOUNT_SCALE, REQUIRED, STANDARD
+
+HOSTED_EU = {"customer_class": "hosted eu", "currency": ""}  # fixes EUR and Hosted IP PBX
 
 # ---------------------------------------------------------------------------------------------
 # Good values: the row is accepted and the value stored normalized.
@@ -55,6 +57,20 @@ GOOD = [
         "customer_class",
         "Business",
     ),
+    ("currency of the class", HOSTED_EU, "currency", "EUR"),
+    ("currency of the class, any case", {**HOSTED_EU, "currency": "eur"}, "currency", "EUR"),
+    (
+        "business model of the class",
+        {**HOSTED_EU, "business_model": " "},
+        "business_model",
+        "Hosted IP PBX",
+    ),
+    ("number field", {**HOSTED_EU, "seats": " +0012.50 "}, "seats__value", "12.5"),
+    ("number field, default", {**HOSTED_EU, "seats": ""}, "seats__value", "1"),
+    ("list field any case", {**HOSTED_EU, "plan": "PREMIUM"}, "plan__value", "Premium"),
+    ("list field, mandatory default", {**HOSTED_EU, "plan": " "}, "plan__value", "Basic"),
+    ("text field", {**HOSTED_EU, "contact_email": " a@b.cz "}, "contact_email__value", "a@b.cz"),
+    ("field of another class", {"seats": "many"}, "seats__value", None),
     ("period Daily", {"billing_period": "Daily"}, "billing_period", "daily"),
     ("period WEEKLY", {"billing_period": "WEEKLY"}, "billing_period", "weekly"),
     ("period Semimonthly", {"billing_period": "Semimonthly"}, "billing_period", "semimonthly"),
@@ -320,6 +336,38 @@ BAD = [
     Bad("currency a symbol", {"currency": "$"}, "currency_not_iso4217", "$"),
     Bad("currency not enabled", {"currency": "GBP"}, "currency_not_enabled", "GBP"),
     Bad("currency not enabled, lower", {"currency": "chf"}, "currency_not_enabled", "chf"),
+    Bad(
+        "currency not the class's",
+        {**HOSTED_EU, "currency": "usd"},
+        "currency_class_mismatch",
+        "usd",
+        says="customer class 'Hosted EU' charges every customer in EUR, not 'usd'; leave the "
+        "cell empty or write EUR",
+    ),
+    Bad(
+        "business model not the class's",
+        {**HOSTED_EU, "business_model": "Internet access"},
+        "business_model_class_mismatch",
+        "Internet access",
+        says="customer class 'Hosted EU' gives every customer the business model Hosted IP PBX, "
+        "not 'Internet access'",
+    ),
+    Bad(
+        "number field with a thousands separator",
+        {**HOSTED_EU, "seats": "1,000"},
+        "custom_field_type",
+        "1,000",
+        says="seats '1,000' is not a number; write digits with a point for decimals",
+        column="seats",
+    ),
+    Bad(
+        "list field value not listed",
+        {**HOSTED_EU, "plan": "Gold"},
+        "custom_field_type",
+        "Gold",
+        says="plan 'Gold' is not one of: Basic, Premium",
+        column="plan",
+    ),
     Bad(
         "credit limit thousands separator",
         {"credit_limit": "1,500.50"},
@@ -588,18 +636,68 @@ def test_bad_value_is_rejected_by_its_rule(reference, case):
     assert sorted(result.rejections["rule"]) == sorted([case.rule, *case.also])
 
 
+# Warnings: the row is accepted, the warning kept beside it; --warnings-as-errors rejects it
+# under the same rule code.
+
+WARNED = [
+    Bad(
+        "postpaid without a credit limit",
+        {"balance_control": "postpaid", "credit_limit": " "},
+        "credit_limit_missing",
+        " ",
+        says="a postpaid customer without a credit limit: nothing stops its usage; the billing "
+        "system strongly recommends one against fraud",
+    ),
+    Bad(
+        "name like a stored one but for punctuation and a legal form",
+        {"name": "ACME Telecom, s.r.o.", "credit_limit": "10"},
+        "name_similar",
+        "ACME Telecom, s.r.o.",
+        says="the name 'ACME Telecom, s.r.o.' differs from a stored customer's name only by "
+        "punctuation or a legal form; check it is not the same customer",
+        existing=("Acme Telecom Ltd",),  # here: stored names it is alike
+    ),
+]
+
+
+@pytest.mark.parametrize("case", WARNED, ids=[w.id for w in WARNED])
+def test_a_warning_keeps_the_row_and_as_an_error_rejects_it(reference, case):
+    result = check([case.row], reference, alike=case.existing)
+    assert result.rejections.height == 0
+    assert result.accepted.height == 1
+    [warning] = result.warnings.to_dicts()
+    assert (warning["source_row"], warning["rule"]) == (2, case.rule)
+    assert (warning["column"], warning["value"]) == (case.expected_column, case.value)
+    assert case.expected_message in warning["message"]
+
+    strict = check([case.row], reference, alike=case.existing, warnings_as_errors=True)
+    assert strict.accepted.height == 0 and strict.warnings.height == 0
+    assert strict.rejections.to_dicts() == [warning]
+
+
+def test_a_rejected_rows_warnings_are_not_kept(reference):
+    result = check([{"currency": "GBP"}], reference)
+    assert result.rejections["rule"].to_list() == ["currency_not_enabled"]
+    assert result.warnings.height == 0
+
+
 def test_every_rule_has_a_bad_case_in_this_file():
     elsewhere = {"name_duplicate_in_batch", "name_ambiguous"}  # below
-    assert {case.rule for case in BAD} | elsewhere == set(RULES)
+    assert {case.rule for case in [*BAD, *WARNED]} | elsewhere == set(RULES)
+    assert {case.rule for case in WARNED} == WARNINGS
 
 
 def test_every_rule_is_produced_by_one_batch_of_the_bad_cases(reference):
-    """All the bad rows as one batch (and one repeated name): every rule code comes out."""
+    """All the bad rows as one batch (and one repeated name, two alike): every rule code comes
+    out, the warnings too when they are errors."""
     rows = [
         {"name": f"Customer {n}", **case.row} for n, case in enumerate(BAD) if not case.existing
     ]
     rows += [{"name": "Acme Telecom"}, {"name": "Twice"}, {"name": "twice"}, {"name": "Shared"}]
-    result = check(rows, reference, existing=("acme telecom",), ambiguous=("shared",))
+    rows += [{"name": "Pair Ltd"}, {"name": "Pair, Inc."}]
+    result = check(
+        rows, reference, ("acme telecom",), ambiguous=("shared",), warnings_as_errors=True
+    )
     assert set(result.rejections["rule"]) == set(RULES)
     assert result.accepted.height == 0
     assert result.rejections["message"].str.starts_with("rule ").not_().all()
@@ -619,8 +717,9 @@ def test_failures_are_reported_without_python_rows(reference, monkeypatch):
         {"name": f"Customer {n}", **case.row} for n, case in enumerate(BAD * 3) if not case.existing
     ]
     rows += [{"name": "Acme Telecom"}, {"name": "Shared"}] + [{"name": "Twice"}] * 6
-    result = check(rows, reference, existing=("acme telecom",), ambiguous=("shared",))
-    assert set(result.rejections["rule"]) == set(RULES)
+    rows += [{"name": "Pair Ltd"}, {"name": "Pair, Inc."}]
+    result = check(rows, reference, ("acme telecom",), ambiguous=("shared",))
+    assert set(result.rejections["rule"]) | set(result.warnings["rule"]) == set(RULES)
 
 
 @pytest.mark.parametrize("written", ["2026-1-5", "+2026-11-26"])

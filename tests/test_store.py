@@ -36,6 +36,15 @@ CONTRACT = {
         "value": "VARCHAR",
         "original": "JSON",
     },
+    "warnings": {
+        "batch_id": "BIGINT",
+        "source_row": "BIGINT",
+        "name": "VARCHAR",
+        "column": "VARCHAR",
+        "rule": "VARCHAR",
+        "message": "VARCHAR",
+        "value": "VARCHAR",
+    },
     "batches": {
         "batch_id": "BIGINT",
         "source": "VARCHAR",
