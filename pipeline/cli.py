@@ -418,12 +418,12 @@ def revert_command(batch_id, db, cascade, dry_run, lock_timeout):
     Exit status 1, naming them, when later batches changed its customers or retried it
     (unless --cascade); 2 for a batch that is not committed.
     """
-    from pipeline import store
+    from pipeline import database
     from pipeline.revert import revert
 
     if not Path(db).exists():
         raise UsageError(f"{db}: no such database; pass --db")
-    with closing(store.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
+    with closing(database.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
         done = revert(con, batch_id, cascade=cascade, dry_run=dry_run)
     click.echo(render.reverted(done, dry_run))
 
@@ -433,9 +433,9 @@ def revert_command(batch_id, db, cascade, dry_run, lock_timeout):
 @db_option
 def show_command(batch_id, db):
     """Show one batch: status, counts, timings and the options it ran with (to reproduce it)."""
-    from pipeline import store
+    from pipeline import database, store
 
-    with closing(store.open_existing(db)) as con:
+    with closing(database.open_existing(db)) as con:
         batch, rules = store.batch(con, batch_id), store.rule_counts(con, batch_id)
         warned = store.warning_counts(con, batch_id)
     click.echo(render.batch_details(batch, rules, warned))
@@ -451,13 +451,13 @@ def upgrade_command(db, lock_timeout):
     read-only file's owner). Names that the upgrade finds to be the same customer are kept
     both and listed in table name_collisions.
     """
-    from pipeline import store
+    from pipeline import database
 
     if not Path(db).exists():
         raise UsageError(f"{db}: no such database; pass --db")
-    with closing(store.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
-        version = store.schema_version(con)
-    click.echo(f"{db}: schema version {version} (current: {store.SCHEMA_VERSION})")
+    with closing(database.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
+        version = database.schema_version(con)
+    click.echo(f"{db}: schema version {version} (current: {database.SCHEMA_VERSION})")
 
 
 @cli.group()
@@ -474,11 +474,11 @@ def reference_load(file, db):
     The reseller is the one FILE names (`reseller = "..."`), else `default`. Every version
     loaded is kept; a FILE the same as the reseller's current reference stores nothing new.
     """
-    from pipeline import store
+    from pipeline import database, store
     from pipeline.reference import load_reference
 
     loaded = load_reference(file)
-    with closing(store.connect(db, notify=_note)) as con:
+    with closing(database.connect(db, notify=_note)) as con:
         version, new = store.save_reference(con, loaded.reseller, str(file), loaded.text)
     click.echo(render.reference_stored(loaded, file, db, version, new))
 
@@ -497,10 +497,10 @@ def reference_load(file, db):
 )
 def reference_show(db, reseller, version):
     """Print a reseller's stored reference, as it was loaded."""
-    from pipeline import store
+    from pipeline import database, store
     from pipeline.session import which_reseller
 
-    with closing(store.open_existing(db)) as con:
+    with closing(database.open_existing(db)) as con:
         if not store.stored_resellers(con):
             raise UsageError(f"{db}: no reference stored; run `onboard reference load FILE`")
         reseller = which_reseller(con, reseller)
@@ -519,9 +519,9 @@ def reference_show(db, reseller, version):
 @format_option
 def resellers_command(db, fmt):
     """List the resellers: current reference version, customers and batches of each."""
-    from pipeline import store
+    from pipeline import database, store
 
-    with closing(store.open_existing(db)) as con:
+    with closing(database.open_existing(db)) as con:
         _print_frame(store.resellers(con), fmt)
 
 
@@ -547,10 +547,10 @@ def report_command(batch_id, db, output, reseller):
     days their current periods close; without BATCH_ID, the rejections still open across
     batches, by rule, age and batch.
     """
-    from pipeline import report, store
+    from pipeline import database, report, store
     from pipeline.run import today_utc
 
-    with closing(store.open_existing(db)) as con:
+    with closing(database.open_existing(db)) as con:
         if batch_id is None:
             if reseller is not None and reseller not in store.stored_resellers(con):
                 raise UsageError(
@@ -574,10 +574,10 @@ def report_command(batch_id, db, output, reseller):
 @reseller_option("Only the batches of this reseller.  [default: every reseller's]")
 def batches_command(db, fmt, reseller):
     """List the stored batches with their reseller, status and counts."""
-    from pipeline import store
+    from pipeline import database, store
     from pipeline.session import listed
 
-    with closing(store.open_existing(db)) as con:
+    with closing(database.open_existing(db)) as con:
         known = store.resellers(con)["reseller"].to_list()
         if reseller is not None and reseller not in known:
             named = f"known: {listed(known)}" if known else "none is known yet"
@@ -606,9 +606,9 @@ def rejections_command(batch_id, db, fmt, export_to, show_personal):
     Values of personal custom fields are shown as *** (in values, messages and original cells)
     unless --show-personal.
     """
-    from pipeline import personal, store
+    from pipeline import database, personal
 
-    with closing(store.open_existing(db)) as con:
+    with closing(database.open_existing(db)) as con:
         if export_to is not None:
             from pipeline.export import export_rejections
 
@@ -632,9 +632,9 @@ def warnings_command(batch_id, db, fmt, show_personal):
     A warning is a rule the billing system recommends rather than requires, such as a credit
     limit for a postpaid customer; `import --warnings-as-errors` rejects such rows instead.
     """
-    from pipeline import personal, store
+    from pipeline import database, personal
 
-    with closing(store.open_existing(db)) as con:
+    with closing(database.open_existing(db)) as con:
         frame = personal.warnings(con, batch_id, show_personal)
     _print_frame(frame, fmt)
 

@@ -20,7 +20,7 @@ from types import TracebackType
 
 import duckdb
 
-from pipeline import run, store
+from pipeline import database, run, store
 from pipeline.columns import check_renames
 from pipeline.errors import UsageError
 from pipeline.options import RunOptions
@@ -78,9 +78,9 @@ class Session:
                 f"{reference.reseller!r}; pass the reseller's own reference, or only one of them"
             )
         if dry_run and not exists:
-            con = store.connect(None)
+            con = database.connect(None)
         else:
-            con = store.connect(db, read_only=dry_run, lock_timeout=lock_timeout, notify=notify)
+            con = database.connect(db, read_only=dry_run, lock_timeout=lock_timeout, notify=notify)
         try:
             if reference is None:
                 return cls(con, *current_reference(con, which_reseller(con, reseller)))
@@ -104,7 +104,7 @@ class Session:
         against the current reference of its own reseller."""
         if not Path(db).exists():
             raise UsageError(f"{db}: no such database; pass --db")
-        con = store.connect(db, lock_timeout=lock_timeout, notify=notify)
+        con = database.connect(db, lock_timeout=lock_timeout, notify=notify)
         return cls(con, None)
 
     @property

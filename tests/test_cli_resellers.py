@@ -154,9 +154,9 @@ def test_with_one_reseller_stored_it_is_the_one(onboard, db, batch, acme):
 
 
 def test_with_no_reference_stored_pass_reference(onboard, db, batch):
-    from pipeline import store
+    from pipeline import database
 
-    store.connect(db).close()  # a database with its tables and nothing in them
+    database.connect(db).close()  # a database with its tables and nothing in them
     result = onboard("import", str(batch(customer("Acme"))), "--reseller", ACME)
     assert one_line_error(result) == (
         "no reference stored for reseller 'acme-telecom' (none is stored); load its reference "

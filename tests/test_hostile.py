@@ -32,7 +32,7 @@ from helpers import (
     reference_with,
     write_csv,
 )
-from pipeline import store
+from pipeline import database
 from pipeline.columns import map_columns
 from pipeline.errors import OnboardError
 from pipeline.excel import read_workbook
@@ -45,7 +45,7 @@ from pipeline.validate import validate
 from schemas.rules import Context
 from schemas.vocabulary import STANDARD, is_reserved
 
-LATEST = store.SCHEMA_VERSION
+LATEST = database.SCHEMA_VERSION
 
 
 def run_import(onboard, path, *extra, reference=SAMPLE / "reference.toml"):
@@ -155,7 +155,7 @@ def version_1_database(path: Path, names: list[str]) -> None:
     """A database as onboard wrote it before schema versions: its tables, customers named
     `names`, keyed the old way (trimmed, spaces collapsed, lower case)."""
     con = duckdb.connect(str(path))
-    con.execute(store.SCHEMA_V1)
+    con.execute(database.SCHEMA_V1)
     con.execute(
         "INSERT INTO batches VALUES (nextval('batch_ids'), 'old.csv', 'abc', 'committed', "
         "DATE '2026-01-01', now(), now(), ?, ?, 0, 0, 0, NULL, NULL, '[]', '{}', '{}')",
@@ -182,10 +182,10 @@ def test_an_earlier_database_is_upgraded_in_place_and_collisions_are_listed(onbo
     assert result.exit_code == 0, result.output
     notes = [ln for ln in result.stderr.splitlines() if "upgraded" in ln]
     assert len(notes) == 1
-    assert f"upgraded in place from schema version 1 to {store.SCHEMA_VERSION}" in notes[0]
+    assert f"upgraded in place from schema version 1 to {database.SCHEMA_VERSION}" in notes[0]
     assert "2 stored customers have names that now compare equal" in notes[0]
     assert "table name_collisions" in notes[0]
-    assert query(db, "SELECT max(version) FROM schema_version") == [(store.SCHEMA_VERSION,)]
+    assert query(db, "SELECT max(version) FROM schema_version") == [(database.SCHEMA_VERSION,)]
     keys = dict(query(db, "SELECT name, name_key FROM customers"))
     assert keys[CAFE_NFC] == keys[CAFE_NFD] == "caf\u00e9 noir"
     assert keys["Stra\u00dfe Ltd"] == "strasse ltd"
@@ -231,8 +231,8 @@ def version_2_database(path: Path, names: list[str]) -> None:
     `names` from batch 1 (started before the stored reference was loaded, 2026-02-01), the
     first of them updated by batch 2 (started after), its old values in customer_history."""
     con = duckdb.connect(str(path))
-    con.execute(store.SCHEMA_V1)
-    store.UPGRADES[2](con)
+    con.execute(database.SCHEMA_V1)
+    database.UPGRADES[2](con)
     con.execute(
         "CREATE TABLE schema_version (version INTEGER NOT NULL, applied_at TIMESTAMPTZ NOT NULL)"
     )
@@ -345,7 +345,7 @@ def test_an_upgraded_database_has_the_shape_of_a_new_one(onboard, db, tmp_path, 
     (version_1_database if version == 1 else version_2_database)(db, ["Acme"])
     assert onboard("upgrade").exit_code == 0
     fresh = tmp_path / "fresh.duckdb"
-    store.connect(fresh).close()
+    database.connect(fresh).close()
     assert table_shapes(db) == table_shapes(fresh)
     assert ("customers", 20, "reseller", "VARCHAR", "NO", None) in table_shapes(fresh)
 
@@ -353,13 +353,13 @@ def test_an_upgraded_database_has_the_shape_of_a_new_one(onboard, db, tmp_path, 
 def test_a_failed_upgrade_leaves_the_database_as_it_was(onboard, db, monkeypatch):
     version_2_database(db, ["Acme"])
     before = table_shapes(db)
-    step = store.UPGRADES[3]
+    step = database.UPGRADES[3]
 
     def fails_at_its_end(con):
         step(con)
         raise OnboardError("the upgrade broke")
 
-    monkeypatch.setitem(store.UPGRADES, 3, fails_at_its_end)
+    monkeypatch.setitem(database.UPGRADES, 3, fails_at_its_end)
     result = onboard("upgrade")
 
     assert one_line_error(result, 1) == "onboard: error: the upgrade broke"

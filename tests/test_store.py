@@ -3,7 +3,7 @@
 import pytest
 
 from helpers import query
-from pipeline import store
+from pipeline import database
 
 CONTRACT = {
     "customers": {
@@ -62,7 +62,7 @@ CONTRACT = {
 
 @pytest.mark.parametrize("table", sorted(CONTRACT))
 def test_a_new_database_has_the_contract_columns(db, table):
-    store.connect(db).close()
+    database.connect(db).close()
     columns = dict(
         query(
             db,
@@ -76,7 +76,7 @@ def test_a_new_database_has_the_contract_columns(db, table):
 def test_the_batch_counts_must_add_up(db):
     import duckdb
 
-    con = store.connect(db)
+    con = database.connect(db)
     try:
         with pytest.raises(duckdb.ConstraintException):
             con.execute(
