@@ -83,7 +83,7 @@ CREATE TABLE IF NOT EXISTS reference (
 );
 """
 
-SCHEMA_VERSION = 5  # the layout this onboard writes; older files are upgraded in place
+SCHEMA_VERSION = 6  # the layout this onboard writes; older files are upgraded in place
 _MAGIC = b"DUCK"  # a DuckDB file holds these bytes at offset 8
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -315,8 +315,16 @@ def _to_5(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
+def _to_6(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A change of billing period or zone applies from a date: `billing_change_on` (null:
+    since the customer was created, as for every customer stored before)."""
+    for table in ("customers", "customer_history"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN billing_change_on DATE")
+    return None
+
+
 # version -> the step from the version before; returns a note or None
-UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5}
+UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6}
 
 
 @functools.cache

@@ -22,6 +22,7 @@ OUTPUT_COLUMNS = (
 _UTC = pl.Datetime("us", "UTC")
 _ZONE = "billing_period_timezone"
 _CLOSES_ON = "_closes_on"
+_ANCHOR = "_anchor"  # the day periods are counted from: billing_change_on, else created_on
 _HOUR = pl.duration(hours=1)
 
 
@@ -130,30 +131,40 @@ def add_periods(customers: pl.DataFrame, as_of: datetime.date) -> pl.DataFrame:
     """Add each customer's first and current billing period and when the current one closes.
 
     Input columns: billing_period (a code from PERIOD_KINDS), billing_period_timezone (an IANA
-    name), created_on (pl.Date, non-null, <= as_of). Adds first_period_start/_end (the period
-    holding created_on, starting on it), current_period_start/_end (the period holding as_of,
-    its start clipped to created_on), and current_period_closes_at (pl.Datetime('us', 'UTC'):
-    the start of the local day after current_period_end in billing_period_timezone).
+    name), created_on (pl.Date, non-null, <= as_of), and maybe billing_change_on (pl.Date: the
+    day the customer's billing period or zone last changed, from which they apply; null:
+    since creation). Adds first_period_start/_end (the period holding created_on, starting on
+    it), current_period_start/_end (the period holding as_of, counted from and clipped to
+    billing_change_on, else created_on), and current_period_closes_at (pl.Datetime('us',
+    'UTC'): the start of the local day after current_period_end in billing_period_timezone).
     Raises ValueError if a row breaks the input contract.
     """
     _check(customers, as_of)
-    # Periods depend on (kind, created_on) only, the close on (zone, day): compute each once.
-    kind, created_on = pl.col("billing_period"), pl.col("created_on")
+    # Periods depend on (kind, created_on, anchor) only, the close on (zone, day): compute
+    # each once.
+    kind, created_on, anchor = pl.col("billing_period"), pl.col("created_on"), pl.col(_ANCHOR)
+    changed = "billing_change_on" in customers.columns
+    keys = customers.select(
+        kind,
+        created_on,
+        (pl.coalesce("billing_change_on", "created_on") if changed else created_on).alias(_ANCHOR),
+        _ZONE,
+    )
     _, first_end = period_bounds(kind, created_on, created_on)
-    current_start, current_end = period_bounds(kind, created_on, pl.lit(as_of, dtype=pl.Date))
+    current_start, current_end = period_bounds(kind, anchor, pl.lit(as_of, dtype=pl.Date))
     periods = (
-        customers.select(kind, created_on)
+        keys.select(kind, created_on, anchor)
         .unique()
         .with_columns(
             first_period_start=created_on,
             first_period_end=first_end,
-            current_period_start=pl.max_horizontal(current_start, created_on),
+            current_period_start=pl.max_horizontal(current_start, anchor),
             current_period_end=current_end,
         )
     )
-    # joined on the three key columns alone: the customers' other columns are not copied
-    keys = customers.select(kind, created_on, _ZONE)
-    out = keys.join(periods, on=["billing_period", "created_on"], how="left", maintain_order="left")
+    # joined on the key columns alone: the customers' other columns are not copied
+    on = ["billing_period", "created_on", _ANCHOR]
+    out = keys.join(periods, on=on, how="left", maintain_order="left")
     out = out.with_columns((pl.col("current_period_end") + _days(1)).alias(_CLOSES_ON))
     closes = _day_starts(out.select(_ZONE, _CLOSES_ON).unique())
     out = out.join(closes, on=[_ZONE, _CLOSES_ON], how="left", maintain_order="left")

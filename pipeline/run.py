@@ -20,11 +20,11 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline import store
+from pipeline import store, updates
 from pipeline.columns import ColumnMap, header_matcher, map_columns
 from pipeline.errors import FileRefused, OnboardError, UsageError
 from pipeline.fixfile import marked_batch
-from pipeline.grid import ReadResult, blank_cell, stored_cells
+from pipeline.grid import ReadResult, stored_cells
 from pipeline.names import clean_names, name_keys, similarity_keys
 from pipeline.options import RunOptions
 from pipeline.parse import custom_fields, parse
@@ -34,7 +34,7 @@ from pipeline.read import read_batch
 from pipeline.validate import bounded_cell, repeated_names, similar_names, validate
 from schemas.reference import DEFAULT_RESELLER, Reference
 from schemas.rules import Context
-from schemas.vocabulary import SOURCE_ROW, text_column
+from schemas.vocabulary import SOURCE_ROW
 
 Progress = Callable[[str, int | None], None]  # (stage starting, rows read so far)
 TOP_REASONS = 5  # rejection reasons the summary shows
@@ -468,33 +468,21 @@ def _check(
             options.date_format,
             existing=pl.concat([own, taken["name_key"]]),
             ambiguous=shared if options.on_existing == "update" else none,
+            updated=stored.select("name_key", "currency")
+            if options.on_existing == "update"
+            else None,
             repeated=names.repeated,
             similar=names.similar,
         )
         checked = validate(typed, context, options.warnings_as_errors)
     with clock("periods"):
-        accepted = checked.accepted
-        replaces = pl.Series("name_key", [], pl.String)
         if options.on_existing == "update":
-            accepted, replaces = _keep_creation_dates(accepted, stored)
-        customers = add_periods(accepted, options.as_of)
+            customers, replaces = updates.with_periods(checked.accepted, stored, options.as_of)
+        else:
+            customers = add_periods(checked.accepted, options.as_of)
+            replaces = pl.Series("name_key", [], pl.String)
     fields = tuple(custom_fields(typed))
     return _Checked(customers, checked.rejections, checked.warnings, replaces, rows_skipped, fields)
-
-
-def _keep_creation_dates(accepted: pl.DataFrame, stored: pl.DataFrame):
-    """Rows updating a stored customer keep its creation date unless the row gives one."""
-    joined = accepted.join(
-        stored.select("name_key", stored_created_on="created_on"), on="name_key", how="left"
-    )
-    kept = blank_cell(pl.col(text_column("created_on")))
-    updated = joined.with_columns(
-        created_on=pl.when(kept & pl.col("stored_created_on").is_not_null())
-        .then(pl.col("stored_created_on"))
-        .otherwise(pl.col("created_on"))
-    )
-    replaces = updated.filter(pl.col("stored_created_on").is_not_null())["name_key"]
-    return updated.drop("stored_created_on"), replaces
 
 
 def _skip_same_file(result, earlier, options, con, clock: "_Clock") -> BatchResult:

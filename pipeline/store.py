@@ -43,6 +43,7 @@ CUSTOMER_COLUMNS = (
     "batch_id",
     "source_row",
     "reseller",
+    "billing_change_on",
 )
 _CUSTOM = "__custom_"  # the column of the n-th custom field of a chunk, as DuckDB scans it
 _CUSTOMER_FRAME = tuple(c for c in CUSTOMER_COLUMNS if c not in ("custom_data", "reseller"))
@@ -95,23 +96,32 @@ class StoredReference:
     current: bool  # the reseller's highest version: the one imports check against
 
 
+STORED = (  # what an update of a stored customer needs of it (see pipeline/updates.py)
+    "currency",
+    "billing_period",
+    "billing_period_timezone",
+    "created_on",
+    "billing_change_on",
+    "first_period_start",
+    "first_period_end",
+    "current_period_start",
+    "current_period_end",
+    "current_period_closes_at",
+)
+
+
 def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
     """The stored customers among the name keys `keys`, of every reseller: name_key, reseller,
-    created_on and `customers`, how many of that reseller have the key (more than one only
-    where an upgrade found names to collide)."""
-    if not con.execute("SELECT 1 FROM customers LIMIT 1").fetchall():
-        return pl.DataFrame(
-            schema={
-                "name_key": pl.String,
-                "reseller": pl.String,
-                "created_on": pl.Date,
-                "customers": pl.Int64,
-            }
-        )
-    batch_keys = _arrow(pl.DataFrame({"name_key": keys.drop_nulls().unique()}))  # noqa: F841
+    `customers`, how many of that reseller have the key (more than one only where an upgrade
+    found names to collide), and the STORED columns of one of them."""
+    stored = ", ".join(f"any_value(c.{c}) AS {c}" for c in STORED)
+    among = "customers c WHERE false"  # none stored: the batch's keys need no look-up
+    if con.execute("SELECT 1 FROM customers LIMIT 1").fetchall():
+        batch_keys = _arrow(pl.DataFrame({"name_key": keys.drop_nulls().unique()}))  # noqa: F841
+        among = "customers c JOIN batch_keys b USING (name_key)"
     return con.sql(
-        "SELECT c.name_key, c.reseller, min(c.created_on) AS created_on, count(*) AS customers "
-        "FROM customers c JOIN batch_keys b USING (name_key) GROUP BY c.name_key, c.reseller"
+        f"SELECT c.name_key, c.reseller, count(*) AS customers, {stored} "
+        f"FROM {among} GROUP BY c.name_key, c.reseller"
     ).pl()
 
 
@@ -190,6 +200,9 @@ class BatchWriter:
         the custom fields `customers` has columns for (their `__value`s, null where not stored),
         which `add` makes the MAP `custom_data`."""
         values = [pl.col(value_column(f)).alias(f"{_CUSTOM}{n}") for n, f in enumerate(fields)]
+        if customers is not None and "billing_change_on" not in customers.columns:
+            # no update among them: no change of billing period or zone either
+            customers = customers.with_columns(billing_change_on=pl.lit(None, pl.Date))
         return Chunk(
             _scannable(customers, _CUSTOMER_FRAME, self.batch_id, values),
             _scannable(rejections, REJECTION_COLUMNS, self.batch_id),

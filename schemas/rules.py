@@ -60,6 +60,8 @@ class Context:
     repeated: pl.DataFrame | None = None  # name_key, all_rows: names on several rows
     # name_key, similar_rows, similar_stored: names like others of the batch or stored ones
     similar: pl.DataFrame | None = None
+    # name_key, currency: the stored customers a row updates (--on-existing update), and theirs
+    updated: pl.DataFrame | None = None
 
 
 Message = Callable[[Context], pl.Expr]
@@ -340,6 +342,20 @@ def _date_message(ctx: Context) -> pl.Expr:
     return pl.format(f"created on '{{}}' is not a real date; {_date_hint(ctx)}", shown("value"))
 
 
+def _stored_currency(ctx: Context) -> pl.Expr:
+    """The currency of the stored customer a row updates (null: it updates none)."""
+    assert ctx.updated is not None
+    keys, currencies = ctx.updated["name_key"], ctx.updated["currency"]
+    return pl.col("name_key").replace_strict(keys, currencies, default=None)
+
+
+def _same_currency(ctx: Context) -> pl.Expr | None:
+    if ctx.updated is None or not ctx.updated.height:
+        return None  # the batch updates no stored customer
+    stored = _stored_currency(ctx)
+    return stored.is_null() | (pl.col("currency") == stored)
+
+
 def _other_rows(group: pl.DataFrame, ctx: Context) -> pl.DataFrame:
     """The rows other than this one that hold the same name, as text: `3, 7 and 2 more`."""
     assert ctx.repeated is not None
@@ -592,6 +608,19 @@ RULES: dict[str, Rule] = {
             _class_fixes("currency", lambda reference: reference.class_currencies),
             _mismatch_message(
                 "charges every customer in", lambda reference: reference.class_currencies
+            ),
+        ),
+        Rule(
+            "currency_immutable",
+            "currency",
+            "with `--on-existing update`: another currency than the stored customer's, which "
+            "cannot change once the customer is saved",
+            Row(_same_currency),
+            lambda ctx: pl.format(
+                "the customer's currency is {} and cannot change once saved; send {} (or leave "
+                "the cell empty if the class fixes it)",
+                _stored_currency(ctx),
+                _stored_currency(ctx),
             ),
         ),
         *_amount_rules(

@@ -82,7 +82,7 @@ RESERVED = frozenset(
         "other_rows", "column", "rule", "message", "value", "original", "errors", "batch_id",
         "resolved_by_batch", "replaced_by_batch", "replaced_at", "stored_created_on",
         "first_period_start", "first_period_end", "current_period_start", "current_period_end",
-        "current_period_closes_at", "reseller",
+        "current_period_closes_at", "billing_change_on", "reseller",
         *(f"{amount}_{part}" for amount in AMOUNTS for part in ("given", "decimals", "plain")),
     }
 )  # fmt: skip

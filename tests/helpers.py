@@ -141,10 +141,12 @@ def check(
     ambiguous=(),
     alike=(),
     warnings_as_errors=False,
+    updated=None,
 ) -> Validation:
     """Map, parse and validate `rows` as one batch; `existing` are stored name keys,
     `ambiguous` keys that several stored customers share, `alike` stored names (as written)
-    the batch's names are compared with for name_similar. With the standard headers, a column
+    the batch's names are compared with for name_similar, `updated` ({name key: currency})
+    the stored customers the batch updates. With the standard headers, a column
     a row names besides them (another custom field) is a header too."""
     if headers == HEADERS_WITH_TAX_ID:
         more = [k for row in rows for k in row if k not in headers and k != EXTRA]
@@ -157,6 +159,9 @@ def check(
         "existing": pl.Series(list(existing), dtype=pl.String),
         "ambiguous": pl.Series(list(ambiguous), dtype=pl.String),
         "similar": similar_names(typed, stored),
+        "updated": pl.DataFrame(
+            list((updated or {}).items()), schema=["name_key", "currency"], orient="row"
+        ),
     }
     return validate(typed, Context(reference, AS_OF_DATE, **names), warnings_as_errors)
 

@@ -222,7 +222,6 @@ def test_on_existing_update_replaces_values_recomputes_periods_and_keeps_history
             period="Monthly",
             zone="Europe/Prague",
             balance="postpaid",
-            currency="EUR",
             credit="250",
         ),
         customer("Bob Co", period="Monthly", funds="5", created="2026-11-20"),
@@ -241,15 +240,32 @@ def test_on_existing_update_replaces_values_recomputes_periods_and_keeps_history
         "currency, credit_limit, available_funds, batch_id, source_row"
     )
     assert query(db, f"SELECT {values} FROM customers ORDER BY name_key") == [
-        ("ANN CO", "Hosted IP PBX", "monthly", "Europe/Prague", "postpaid", "EUR", 250, None, 2, 2),
+        ("ANN CO", "Hosted IP PBX", "monthly", "Europe/Prague", "postpaid", "USD", 250, None, 2, 2),
         ("Bob Co", "Internet access", "monthly", "UTC", "prepaid", "USD", None, 5, 2, 3),
         ("Eve Co", "Internet access", "daily", "UTC", "prepaid", "USD", None, 0, 2, 4),
     ]
-    assert query(db, f"SELECT name_key, {PERIODS} FROM customers ORDER BY 1") == [
-        # Ann keeps her creation date; her period closes at midnight in Prague
-        ("ann co", "2026-11-01 2026-11-01..2026-11-30 2026-12-01..2026-12-31 2026-12-31 23:00"),
-        ("bob co", "2026-11-20 2026-11-20..2026-11-30 2026-12-01..2026-12-31 2027-01-01 00:00"),
-        ("eve co", "2026-12-10 2026-12-10..2026-12-10 2026-12-10..2026-12-10 2026-12-11 00:00"),
+    got = query(db, f"SELECT name_key, {PERIODS}, billing_change_on FROM customers ORDER BY 1")
+    assert got == [
+        # Ann keeps her creation date and first period; her change from daily in UTC to
+        # monthly in Prague is not retroactive: today's daily period closes as it was, the
+        # monthly ones run from tomorrow
+        (
+            "ann co",
+            "2026-11-01 2026-11-01..2026-11-01 2026-12-10..2026-12-10 2026-12-11 00:00",
+            date(2026, 12, 11),
+        ),
+        # Bob gives a new creation date (his first period is then the new kind's), and a change
+        # from weekly to monthly: this week stays, monthly periods from next Monday
+        (
+            "bob co",
+            "2026-11-20 2026-11-20..2026-11-30 2026-12-07..2026-12-13 2026-12-14 00:00",
+            date(2026, 12, 14),
+        ),
+        (
+            "eve co",
+            "2026-12-10 2026-12-10..2026-12-10 2026-12-10..2026-12-10 2026-12-11 00:00",
+            None,
+        ),
     ]
     history = query(
         db,
@@ -288,8 +304,9 @@ def test_an_update_row_that_fails_a_rule_leaves_the_customer_as_stored(onboard, 
     assert "rows read 1: accepted 0, rejected 1" in result.stdout
     assert stored_customers(db, "name = 'Ann Co'") == [STORED_ANN]
     assert query(db, "SELECT count(*) FROM customer_history") == [(0,)]
-    assert query(db, "SELECT rule FROM rejections WHERE batch_id = 2") == [
-        ("currency_not_enabled",)
+    assert query(db, "SELECT rule FROM rejections WHERE batch_id = 2 ORDER BY 1") == [
+        ("currency_immutable",),  # USD when stored
+        ("currency_not_enabled",),
     ]
 
 

@@ -336,7 +336,7 @@ def test_skip_and_update_touch_only_the_resellers_own_customers(
     own = batch(customer("Bravo"), name="acme.csv")
     assert onboard("import", str(own), "--reference", str(acme)).exit_code == 0
 
-    rows = (customer("bravo", currency="EUR"), customer("acme", currency="EUR"))
+    rows = (customer("bravo", model="Hosted IP PBX"), customer("acme", model="Hosted IP PBX"))
     skipped = onboard(
         "import", str(batch(*rows, name="skip.csv")), "--reseller", ACME, "--on-existing", "skip"
     )
@@ -352,9 +352,10 @@ def test_skip_and_update_touch_only_the_resellers_own_customers(
     )
     assert "accepted 1 (1 updating stored customers), rejected 1" in updated.stdout
 
-    assert query(db, "SELECT name, currency, reseller, batch_id FROM customers ORDER BY 1") == [
-        ("Acme", "USD", "default", 1),
-        ("bravo", "EUR", ACME, 4),
+    stored = "SELECT name, business_model, reseller, batch_id FROM customers ORDER BY 1"
+    assert query(db, stored) == [
+        ("Acme", "Internet access", "default", 1),
+        ("bravo", "Hosted IP PBX", ACME, 4),
     ]
     assert query(db, "SELECT name, reseller, replaced_by_batch FROM customer_history") == [
         ("Bravo", ACME, 4)
@@ -367,12 +368,14 @@ def test_skip_and_update_touch_only_the_resellers_own_customers(
 
 def test_a_refused_update_restores_the_resellers_customer(onboard, db, batch, acme):
     assert onboard("import", str(batch(customer("Bravo"))), "--reference", str(acme)).exit_code == 0
-    sent = batch(customer("Bravo", currency="EUR"), customer("Cid", currency="GBP"), name="u.csv")
+    sent = batch(
+        customer("Bravo", model="Hosted IP PBX"), customer("Cid", currency="GBP"), name="u.csv"
+    )
     result = onboard("import", str(sent), "--on-existing", "update", "--max-rejected", "0")
 
     assert result.exit_code == 1
-    assert query(db, "SELECT name, currency, reseller, batch_id FROM customers") == [
-        ("Bravo", "USD", ACME, 1)
+    assert query(db, "SELECT name, business_model, reseller, batch_id FROM customers") == [
+        ("Bravo", "Internet access", ACME, 1)
     ]
     assert query(db, "SELECT count(*) FROM customer_history") == [(0,)]
 

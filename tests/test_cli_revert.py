@@ -8,8 +8,8 @@ from pipeline import store
 
 @pytest.fixture
 def imported(onboard, batch, reference_path):
-    """Batch 1 stores Ann and Bob (Bob's row wants GBP: rejected); batch 2 updates Ann and adds
-    Cid."""
+    """Batch 1 stores Ann and Bob (Bob's row wants GBP: rejected); batch 2 updates Ann (another
+    business model) and adds Cid."""
 
     def run(path, *extra):
         result = onboard(
@@ -19,14 +19,14 @@ def imported(onboard, batch, reference_path):
 
     run(batch(customer("Ann Co"), customer("Bob Co", currency="GBP"), name="one.csv"))
     run(
-        batch(customer("Ann Co", currency="EUR"), customer("Cid Co"), name="two.csv"),
+        batch(customer("Ann Co", model="Hosted IP PBX"), customer("Cid Co"), name="two.csv"),
         "--on-existing",
         "update",
     )
 
 
 def customers(db) -> list[tuple]:
-    return query(db, "SELECT name, currency, batch_id FROM customers ORDER BY name")
+    return query(db, "SELECT name, business_model, batch_id FROM customers ORDER BY name")
 
 
 def test_reverting_an_update_restores_the_customers_as_they_were(onboard, db, imported):
@@ -37,7 +37,7 @@ def test_reverting_an_update_restores_the_customers_as_they_were(onboard, db, im
         "batch 2 reverted: 2 customer(s) removed, 1 restored as they were before it, "
         "0 rejection(s) of the batch it retried open again\n"
     )
-    assert customers(db) == [("Ann Co", "USD", 1)]
+    assert customers(db) == [("Ann Co", "Internet access", 1)]
     assert query(db, "SELECT count(*) FROM customer_history") == [(0,)]
     [(status, at, by)] = query(
         db, "SELECT status, reverted_at IS NOT NULL, reverted_by FROM batches WHERE batch_id = 2"
@@ -72,7 +72,7 @@ def test_a_dry_run_says_what_would_change_and_changes_nothing(onboard, db, impor
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith("batch 2 would be reverted: 2 customer(s) removed, 1 restored")
     assert "batch 1 would be reverted: 1 customer(s) removed, 0 restored" in result.stdout
-    assert customers(db) == [("Ann Co", "EUR", 2), ("Cid Co", "USD", 2)]
+    assert customers(db) == [("Ann Co", "Hosted IP PBX", 2), ("Cid Co", "Internet access", 2)]
     assert query(db, "SELECT DISTINCT status FROM batches") == [("committed",)]
     assert len(db.read_bytes()) == len(before)
 
@@ -92,10 +92,10 @@ def test_a_reverted_retry_reopens_the_rejections_it_resolved(onboard, db, tmp_pa
 
 def test_a_reverted_file_can_be_imported_again(onboard, db, batch, reference_path, imported):
     assert onboard("revert", "2").exit_code == 0
-    again = batch(customer("Ann Co", currency="EUR"), customer("Cid Co"), name="two.csv")
+    again = batch(customer("Ann Co", model="Hosted IP PBX"), customer("Cid Co"), name="two.csv")
     result = onboard("import", str(again), "--as-of", AS_OF, "--on-existing", "update", "--json")
     assert '"status": "committed"' in result.stdout, result.output
-    assert customers(db) == [("Ann Co", "EUR", 3), ("Cid Co", "USD", 3)]
+    assert customers(db) == [("Ann Co", "Hosted IP PBX", 3), ("Cid Co", "Internet access", 3)]
 
 
 def test_only_a_committed_batch_can_be_reverted(onboard, db, batch, imported):
@@ -124,5 +124,5 @@ def test_an_error_midway_leaves_every_batch_as_it_was(onboard, db, imported, mon
     monkeypatch.setattr(store, "revert_batch", breaks_on_the_second)
     result = onboard("revert", "1", "--cascade")
     assert result.exit_code == 1 and "disk full" in result.stderr
-    assert customers(db) == [("Ann Co", "EUR", 2), ("Cid Co", "USD", 2)]
+    assert customers(db) == [("Ann Co", "Hosted IP PBX", 2), ("Cid Co", "Internet access", 2)]
     assert query(db, "SELECT DISTINCT status FROM batches") == [("committed",)]

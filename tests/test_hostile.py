@@ -203,7 +203,7 @@ def test_an_earlier_database_is_upgraded_in_place_and_collisions_are_listed(onbo
 
 def test_an_update_of_a_name_two_stored_customers_share_is_refused(onboard, db, batch):
     version_1_database(db, [CAFE_NFC, CAFE_NFD])
-    sent = batch(customer("CAF\u00c9 NOIR", currency="EUR"))
+    sent = batch(customer("CAF\u00c9 NOIR", model="Hosted IP PBX"))
     result = run_import(onboard, sent, "--on-existing", "update")
 
     assert result.exit_code == 0, result.output
@@ -214,7 +214,7 @@ def test_an_update_of_a_name_two_stored_customers_share_is_refused(onboard, db, 
             "name_collisions); rename or remove all but one before updating it",
         )
     ]
-    assert query(db, "SELECT DISTINCT currency FROM customers") == [("USD",)]
+    assert query(db, "SELECT DISTINCT business_model FROM customers") == [("Internet access",)]
     assert query(db, "SELECT count(*) FROM customer_history") == [(0,)]
 
 

@@ -682,9 +682,24 @@ def test_a_rejected_rows_warnings_are_not_kept(reference):
 
 
 def test_every_rule_has_a_bad_case_in_this_file():
-    elsewhere = {"name_duplicate_in_batch", "name_ambiguous"}  # below
+    elsewhere = {"name_duplicate_in_batch", "name_ambiguous", "currency_immutable"}  # below
     assert {case.rule for case in [*BAD, *WARNED]} | elsewhere == set(RULES)
     assert {case.rule for case in WARNED} == WARNINGS
+
+
+def test_a_stored_customers_currency_cannot_change(reference):
+    rows = [
+        {"name": "Ann", "currency": "EUR"},
+        {"name": "Bob", "currency": "usd"},
+        {"name": "Cid", "currency": "EUR"},
+    ]
+    result = check(rows, reference, updated={"ann": "USD", "bob": "USD"})
+    assert failures(result) == [(2, "currency_immutable", "currency", "EUR")]
+    assert result.rejections["message"].to_list() == [
+        "the customer's currency is USD and cannot change once saved; send USD (or leave the "
+        "cell empty if the class fixes it)"
+    ]
+    assert sorted(result.accepted["name"]) == ["Bob", "Cid"]
 
 
 def test_every_rule_is_produced_by_one_batch_of_the_bad_cases(reference):
@@ -694,9 +709,14 @@ def test_every_rule_is_produced_by_one_batch_of_the_bad_cases(reference):
         {"name": f"Customer {n}", **case.row} for n, case in enumerate(BAD) if not case.existing
     ]
     rows += [{"name": "Acme Telecom"}, {"name": "Twice"}, {"name": "twice"}, {"name": "Shared"}]
-    rows += [{"name": "Pair Ltd"}, {"name": "Pair, Inc."}]
+    rows += [{"name": "Pair Ltd"}, {"name": "Pair, Inc."}, {"name": "Updated", "currency": "EUR"}]
     result = check(
-        rows, reference, ("acme telecom",), ambiguous=("shared",), warnings_as_errors=True
+        rows,
+        reference,
+        ("acme telecom",),
+        ambiguous=("shared",),
+        warnings_as_errors=True,
+        updated={"updated": "USD"},
     )
     assert set(result.rejections["rule"]) == set(RULES)
     assert result.accepted.height == 0
@@ -717,8 +737,10 @@ def test_failures_are_reported_without_python_rows(reference, monkeypatch):
         {"name": f"Customer {n}", **case.row} for n, case in enumerate(BAD * 3) if not case.existing
     ]
     rows += [{"name": "Acme Telecom"}, {"name": "Shared"}] + [{"name": "Twice"}] * 6
-    rows += [{"name": "Pair Ltd"}, {"name": "Pair, Inc."}]
-    result = check(rows, reference, ("acme telecom",), ambiguous=("shared",))
+    rows += [{"name": "Pair Ltd"}, {"name": "Pair, Inc."}, {"name": "Updated", "currency": "EUR"}]
+    result = check(
+        rows, reference, ("acme telecom",), ambiguous=("shared",), updated={"updated": "USD"}
+    )
     assert set(result.rejections["rule"]) | set(result.warnings["rule"]) == set(RULES)
 
 
