@@ -17,9 +17,10 @@ help: ## List the targets
 
 install: $(BIN)/onboard ## Build .venv with onboard installed (editable) and the dev tools
 
-demo: $(BIN)/onboard ## Import sample_data/ into ./onboarding.duckdb and print the summary
+demo: $(BIN)/onboard ## Import both resellers' sample_data/ into ./onboarding.duckdb; print the summaries
 	rm -f onboarding.duckdb onboarding.duckdb.wal
 	$(BIN)/onboard import sample_data/ --reference sample_data/reference.toml --db onboarding.duckdb --as-of 2026-11-26
+	$(BIN)/onboard import sample_data/acme-telecom/ --reference sample_data/acme-telecom/reference.toml --db onboarding.duckdb --as-of 2026-11-26
 
 test: $(BIN)/onboard ## Run the whole test suite
 	$(BIN)/pytest

@@ -395,3 +395,36 @@ def test_a_fix_file_of_another_resellers_batch_is_not_read_as_that_batch(
     )
     own = onboard("import", str(fix), "--reseller", "default", "--force", "--json")
     assert "fix file of batch 1, read as that batch was" in json.loads(own.stdout)["notes"]
+
+
+def test_the_second_resellers_sample_imports_beside_the_first(onboard, db, reference_path):
+    """`make demo`: both resellers' sample files into one database."""
+    from helpers import AS_OF, SAMPLE
+
+    acme_dir = SAMPLE / "acme-telecom"
+    first = onboard("import", str(SAMPLE), "--reference", str(reference_path), "--as-of", AS_OF)
+    second = onboard(
+        "import", str(acme_dir), "--reference", str(acme_dir / "reference.toml"), "--as-of", AS_OF
+    )
+    assert first.exit_code == 0 and second.exit_code == 0, second.output
+    assert "rows read 7: accepted 4 (3 with warnings), rejected 3" in second.stdout
+    assert "'***' is not a real date" in second.stdout  # a personal value, masked
+    stored = query(
+        db,
+        "SELECT name, currency, business_model, custom_data FROM customers "
+        f"WHERE reseller = '{ACME}' ORDER BY name",
+    )
+    assert stored == [
+        ("Brno Logistics s.r.o.", "EUR", "Hosted IP PBX",
+         {"vat_number": "CZ12345678", "employees": "42",
+          "contract_signed": "2026-11-19T13:30:00+00:00"}),
+        ("Brno Logistics sro", "EUR", "Hosted IP PBX",
+         {"vat_number": "CZ11223344", "employees": "7"}),
+        ("Jana Novakova", "CZK", "SIP trunk",
+         {"date_of_birth": "1984-05-17", "contract": "Student"}),
+        ("Ostrava Steel a.s.", "EUR", "SIP trunk",
+         {"vat_number": "CZ87654321", "employees": "1200",
+          "contract_signed": "2026-11-25T08:00:00+00:00"}),
+    ]  # fmt: skip
+    resellers = onboard("resellers", "--format", "csv").stdout.splitlines()
+    assert resellers[1:] == [f"{ACME},1,4,1", "default,1,13,3"]
