@@ -525,6 +525,36 @@ def resellers_command(db, fmt):
         _print_frame(store.resellers(con), fmt)
 
 
+@cli.command("template")
+@db_option
+@click.option(
+    "--reseller",
+    metavar="ID",
+    help="Whose template: its stored reference's classes, custom fields and lists.  "
+    "[default: the only reseller stored]",
+)
+@click.option(
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    required=True,
+    metavar="FILE.xlsx|FILE.csv",
+    help="The file to write: a workbook with drop-down lists and instructions, or a CSV header.",
+)
+def template_command(db, reseller, output):
+    """Write the input file a reseller's clerk should fill: the form's columns and the
+    reseller's custom fields. In .xlsx, cells formatted as text, drop-down lists for every
+    column with fixed values, and an Instructions sheet; in .csv, the header row. It imports as
+    it is, and filled with valid rows, without a rejection.
+    """
+    from pipeline import database, template
+    from pipeline.session import current_reference, which_reseller
+
+    with closing(database.open_existing(db)) as con:
+        reference, version = current_reference(con, which_reseller(con, reseller))
+    template.write(reference, output)
+    _note(f"{output}: template of reseller {reference.reseller}, reference version {version}")
+
+
 @cli.command("report")
 @click.argument("batch_id", type=int, required=False)
 @db_option
