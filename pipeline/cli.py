@@ -7,7 +7,7 @@ import json
 import os
 import sys
 from contextlib import closing
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 import click
@@ -393,6 +393,7 @@ def retry_command(batch_id, db, as_of, as_json, warnings_as_errors, show_persona
     from pipeline.session import Session
 
     with Session.open_existing(db, lock_timeout, notify=_note) as session:
+        _note_purged(session.con, batch_id, "retried")
         result = session.retry(
             batch_id, as_of, warnings_as_errors=warnings_as_errors, show_personal=show_personal
         )
@@ -525,6 +526,48 @@ def resellers_command(db, fmt):
         _print_frame(store.resellers(con), fmt)
 
 
+@cli.command("purge")
+@click.option(
+    "--before",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    required=True,
+    metavar="DATE",
+    help="Purge what is older than this day (YYYY-MM-DD, 00:00 UTC); tomorrow at the latest.",
+)
+@db_option
+@click.option("--reseller", metavar="ID", help="Purge one reseller's data.  [default: every one]")
+@click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
+@lock_timeout_option
+def purge_command(before, db, reseller, dry_run, lock_timeout):
+    """Remove personal data older than DATE: the cells of rejected rows as the sender wrote
+    them, and the values of personal custom fields that rejections, warnings and earlier
+    customer versions hold, from batches started (versions replaced) before DATE. Rules,
+    columns, messages, counts and batches are kept, so the audit stays whole; each purge is
+    recorded (table purges). Purged rows cannot be retried or exported again.
+
+    Run it on a schedule to keep error data only as long as it is needed, e.g. 90 days:
+    onboard purge --before "$(date -u -d '90 days ago' +%F)"
+    """
+    from pipeline import database
+    from pipeline.purge import purge
+    from pipeline.run import today_utc
+    from pipeline.session import which_reseller
+
+    day, tomorrow = before.date(), today_utc() + timedelta(days=1)
+    if day > tomorrow:
+        raise UsageError(
+            f"--before {day}: a day still to come; pass a day up to {tomorrow} (tomorrow: "
+            "everything stored so far)"
+        )
+    if not Path(db).exists():
+        raise UsageError(f"{db}: no such database; pass --db")
+    with closing(database.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
+        if reseller is not None:
+            which_reseller(con, reseller)  # refuses one without a stored reference
+        done = purge(con, day, reseller, dry_run=dry_run)
+    click.echo(render.purged(done, dry_run))
+
+
 @cli.command("template")
 @db_option
 @click.option(
@@ -642,6 +685,7 @@ def rejections_command(batch_id, db, fmt, export_to, show_personal):
         if export_to is not None:
             from pipeline.export import export_rejections
 
+            _note_purged(con, batch_id, "exported")
             written = export_rejections(con, batch_id, export_to)
             _warn(f"{export_to}: {written} rejected row(s) of batch {batch_id} written", "note")
             return
@@ -667,6 +711,19 @@ def warnings_command(batch_id, db, fmt, show_personal):
     with closing(database.open_existing(db)) as con:
         frame = personal.warnings(con, batch_id, show_personal)
     _print_frame(frame, fmt)
+
+
+def _note_purged(con, batch_id: int, what: str) -> None:
+    """Say that rows of the batch cannot be `what` (retried, exported): purged."""
+    from pipeline import store
+
+    rows, when = store.purged_rows(con, batch_id)
+    if rows:
+        on = f" on {when:%Y-%m-%d}" if when else ""
+        _note(
+            f"batch {batch_id}: {rows:,} rejected row(s) lost their cells to a purge{on} and "
+            f"are not {what}; ask the sender for them again"
+        )
 
 
 def _print_frame(frame, fmt: str) -> None:

@@ -8,6 +8,8 @@ same; the tables of a file are checked against what those steps make of an empty
 
 import contextlib
 import functools
+import getpass
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -83,7 +85,7 @@ CREATE TABLE IF NOT EXISTS reference (
 );
 """
 
-SCHEMA_VERSION = 6  # the layout this onboard writes; older files are upgraded in place
+SCHEMA_VERSION = 7  # the layout this onboard writes; older files are upgraded in place
 _MAGIC = b"DUCK"  # a DuckDB file holds these bytes at offset 8
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -93,6 +95,14 @@ CREATE TABLE IF NOT EXISTS schema_version (
 """
 READ_LOCK_TIMEOUT = 30  # seconds a command that only reads waits for an import to finish
 DUCKDB_MEMORY = "1GB"  # DuckDB spills a large batch's uncommitted rows to disk beyond this
+
+
+def user() -> str:
+    """Who changes the database (recorded by a revert or a purge): the process's user name."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name for this process (a container): its number
+        return str(os.getuid())
 
 
 def connect(
@@ -323,8 +333,22 @@ def _to_6(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
+def _to_7(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Personal data can be purged (`onboard purge`): when a rejection lost its original
+    cells and an earlier customer version its personal values, and a record of each purge."""
+    for table in ("rejections", "customer_history"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN purged_at TIMESTAMPTZ")
+    con.execute(
+        "CREATE TABLE IF NOT EXISTS purges (purged_at TIMESTAMPTZ NOT NULL, "
+        "purged_by VARCHAR NOT NULL, before DATE NOT NULL, reseller VARCHAR, "
+        "rows_purged BIGINT NOT NULL, rejection_values BIGINT NOT NULL, "
+        "warning_values BIGINT NOT NULL, history_values BIGINT NOT NULL)"
+    )
+    return None
+
+
 # version -> the step from the version before; returns a note or None
-UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6}
+UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7}
 
 
 @functools.cache

@@ -23,12 +23,13 @@ XLSX_CELL = 32_767  # characters a workbook cell holds
 
 
 def export_rejections(con: duckdb.DuckDBPyConnection, batch_id: int, path: Path) -> int:
-    """Write the batch's rows with open rejections to `path` (.csv or .xlsx); returns rows."""
+    """Write the batch's rows with open rejections to `path` (.csv or .xlsx), those a purge
+    left their cells; returns rows."""
     suffix = path.suffix.lower()
     if suffix not in (".csv", ".xlsx"):
         raise UsageError(f"{path}: export to a .csv or .xlsx file")
     batch = store.batch(con, batch_id)
-    found = store.rejections(con, batch_id, open_only=True)
+    found = store.rejections(con, batch_id, open_only=True, cells=True)
     headers = batch["headers"] or []
     rows = _rows(found, headers)
     options = batch["options"] or {}

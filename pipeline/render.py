@@ -103,6 +103,20 @@ def reverted(done: list, dry_run: bool) -> str:
     )
 
 
+def purged(done, dry_run: bool) -> str:
+    """What `onboard purge` removed (a `purge.Purged`)."""
+    whose = f"reseller {done.reseller}" if done.reseller else "every reseller"
+    verb = "would remove" if dry_run else "removed"
+    return (
+        f"purge of {whose}'s data from before {done.before} {verb}:\n"
+        f"  original cells of {done.rows:,} rejected row(s), in {done.batches:,} batch(es)\n"
+        f"  personal values: {done.rejection_values:,} in rejections, {done.warning_values:,} "
+        f"in warnings, {done.history_values:,} in earlier customer versions\n"
+        "kept: every rejection's and warning's rule, column and message (a personal value "
+        "masked), the counts and the batches"
+    )
+
+
 def csv_text(frame: "pl.DataFrame") -> str:
     """A frame as CSV for a spreadsheet: text cells that a spreadsheet would run as formulas
     get a `'` first, as in fix files."""

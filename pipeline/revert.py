@@ -6,16 +6,15 @@ it resolved (a retry) are open again, and its status becomes `reverted`. Its rej
 for the audit, and its file counts as committed no more (it can be imported again).
 
 A batch whose customers a later batch changed, or whose rejections a later batch retried, is
-not undone alone: `cascade` undoes those first, newest first.
+not undone alone: `cascade` undoes those first, newest first. Nor is one whose replaced
+customer versions lost personal values to a purge (`pipeline/purge.py`): it cannot restore them.
 """
 
-import getpass
-import os
 from dataclasses import dataclass
 
 import duckdb
 
-from pipeline import store
+from pipeline import database, store
 from pipeline.errors import OnboardError, UsageError
 
 
@@ -35,7 +34,7 @@ def revert(
     """Undo `batch_id` (with `cascade`, the later batches that build on it first, newest
     first), in one transaction; a dry run rolls it back. What each undoing changed."""
     order = _order(con, batch_id, cascade)
-    by = _user()
+    by = database.user()
     con.begin()
     try:
         done = [Reverted(b, **store.revert_batch(con, b, by)) for b in order]
@@ -66,11 +65,11 @@ def _order(con: duckdb.DuckDBPyConnection, batch_id: int, cascade: bool) -> list
             )
         waiting += [b for b in later if b not in found]
         found |= set(later)
+    for b in found:
+        if purged := store.purged_versions(con, b):
+            raise OnboardError(
+                f"batch {b}: {purged:,} customer version(s) it replaced lost their personal "
+                "values to a purge; reverting it would restore them without those values. "
+                "Correct those customers with an import (--on-existing update) instead"
+            )
     return sorted(found, reverse=True)
-
-
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no user name for this process (a container): its number
-        return str(os.getuid())

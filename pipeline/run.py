@@ -518,9 +518,10 @@ def _batch_row(
 
 
 def _open_rows(con: duckdb.DuckDBPyConnection, batch_id: int, headers: list[str]) -> ReadResult:
-    """A batch's rows with open rejections, rebuilt as the text columns they were read as."""
+    """A batch's rows with open rejections, rebuilt as the text columns they were read as
+    (those a purge left their cells)."""
     rows = (
-        store.rejections(con, batch_id, open_only=True)
+        store.rejections(con, batch_id, open_only=True, cells=True)
         .group_by(SOURCE_ROW)
         .agg(pl.col("original").first())
         .sort(SOURCE_ROW)

@@ -58,6 +58,8 @@ REJECTION_COLUMNS = (
     "original",
 )
 WARNING_COLUMNS = REJECTION_COLUMNS[:-1]  # a warning's row is stored: no `original`
+# an earlier version of a customer as customers holds it: customer_history less its own columns
+HISTORY_AS_CUSTOMER = "SELECT * EXCLUDE (replaced_by_batch, replaced_at, purged_at)"
 
 
 @dataclass(frozen=True)
@@ -266,7 +268,7 @@ class BatchWriter:
             con.execute("DELETE FROM customers WHERE batch_id = ?", [batch_id])
             con.execute("DELETE FROM warnings WHERE batch_id = ?", [batch_id])  # of no customer
             con.execute(
-                "INSERT INTO customers BY NAME SELECT * EXCLUDE (replaced_by_batch, replaced_at) "
+                f"INSERT INTO customers BY NAME {HISTORY_AS_CUSTOMER} "
                 "FROM customer_history WHERE replaced_by_batch = ?",
                 [batch_id],
             )
@@ -454,7 +456,7 @@ def revert_batch(con: duckdb.DuckDBPyConnection, batch_id: int, by: str) -> dict
         "SELECT count(*) FROM customer_history WHERE replaced_by_batch = ?", [batch_id]
     ).fetchall()
     con.execute(
-        "INSERT INTO customers BY NAME SELECT * EXCLUDE (replaced_by_batch, replaced_at) "
+        f"INSERT INTO customers BY NAME {HISTORY_AS_CUSTOMER} "
         "FROM customer_history WHERE replaced_by_batch = ?",
         [batch_id],
     )
@@ -471,6 +473,26 @@ def revert_batch(con: duckdb.DuckDBPyConnection, batch_id: int, by: str) -> dict
         [by, batch_id],
     )
     return {"removed": removed, "restored": restored, "reopened": reopened}
+
+
+def purged_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[int, datetime | None]:
+    """A batch's open rejected rows whose original cells a purge removed, and when."""
+    [found] = con.execute(
+        "SELECT count(DISTINCT source_row), max(purged_at) FROM rejections WHERE batch_id = ? "
+        "AND resolved_by_batch IS NULL AND original IS NULL",
+        [batch_id],
+    ).fetchall()
+    return found
+
+
+def purged_versions(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
+    """How many of the customer versions `batch_id` replaced lost personal values to a purge."""
+    [(found,)] = con.execute(
+        "SELECT count(*) FROM customer_history WHERE replaced_by_batch = ? "
+        "AND purged_at IS NOT NULL",
+        [batch_id],
+    ).fetchall()
+    return found
 
 
 def rule_counts(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[tuple[str, int]]:
@@ -511,7 +533,7 @@ def batch_report_data(con: duckdb.DuckDBPyConnection, batch_id: int, cells: int)
         return con.execute(sql, [batch_id]).fetchall()
 
     customers = (
-        "(SELECT * EXCLUDE (replaced_by_batch, replaced_at) FROM customer_history "
+        f"({HISTORY_AS_CUSTOMER} FROM customer_history "
         "WHERE batch_id = $1 UNION ALL SELECT * FROM customers WHERE batch_id = $1)"
     )
     by = "SELECT {0}, count(*) FROM " + customers + " GROUP BY 1 ORDER BY 2 DESC, 1"
@@ -576,10 +598,12 @@ def backlog_data(con: duckdb.DuckDBPyConnection, today: date, reseller: str | No
 
 
 def rejections(
-    con: duckdb.DuckDBPyConnection, batch_id: int, open_only: bool = False
+    con: duckdb.DuckDBPyConnection, batch_id: int, open_only: bool = False, cells: bool = False
 ) -> pl.DataFrame:
-    """A batch's rejections, one row per failed rule (`open_only`: not resolved by a retry)."""
+    """A batch's rejections, one row per failed rule (`open_only`: not resolved by a retry;
+    `cells`: of the rows whose original cells a purge has not removed)."""
     where = " AND resolved_by_batch IS NULL" if open_only else ""
+    where += " AND original IS NOT NULL" if cells else ""
     found = con.sql(
         f"SELECT {_names(REJECTION_COLUMNS)}, resolved_by_batch FROM rejections "
         f'WHERE batch_id = ?{where} ORDER BY source_row, "column", rule',

@@ -80,7 +80,7 @@ RESERVED = frozenset(
         SOURCE_ROW, "name_key", "custom_data", "extra_fields", "name_repeated", "all_rows",
         "name_similar", "similar_rows", "similar_stored", "similar_to",
         "other_rows", "column", "rule", "message", "value", "original", "errors", "batch_id",
-        "resolved_by_batch", "replaced_by_batch", "replaced_at", "stored_created_on",
+        "resolved_by_batch", "replaced_by_batch", "replaced_at", "purged_at", "stored_created_on",
         "first_period_start", "first_period_end", "current_period_start", "current_period_end",
         "current_period_closes_at", "billing_change_on", "reseller",
         *(f"{amount}_{part}" for amount in AMOUNTS for part in ("given", "decimals", "plain")),

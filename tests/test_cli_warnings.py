@@ -177,8 +177,11 @@ def test_a_version_4_database_gets_the_warnings_table(onboard, db, batch, refere
     onboard("import", str(sent), "--reference", str(reference_path))
     con = duckdb.connect(str(db))  # as onboard's version 4 left it
     con.execute("DROP TABLE warnings")
+    con.execute("DROP TABLE purges")
     for table in ("customers", "customer_history"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN billing_change_on")
+    for table in ("rejections", "customer_history"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN purged_at")
     con.execute("DELETE FROM schema_version WHERE version > 4")
     con.close()
 
