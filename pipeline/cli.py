@@ -546,7 +546,9 @@ def purge_command(before, db, reseller, dry_run, lock_timeout):
     recorded (table purges). Purged rows cannot be retried or exported again.
 
     Run it on a schedule to keep error data only as long as it is needed, e.g. 90 days:
-    onboard purge --before "$(date -u -d '90 days ago' +%F)"
+
+    \b
+        onboard purge --before "$(date -u -d '90 days ago' +%F)"
     """
     from pipeline import database
     from pipeline.purge import purge

@@ -53,7 +53,7 @@ def batch_report(data: dict) -> str:
     as_of = batch["as_of"]
     sections = [
         _counts_table(counts),
-        _section("Seconds per stage", _bars("timings", [(k, v) for k, v in timings], "{:.2f}")),
+        _section("Seconds per stage", _bars("timings", timings, "{:.2f}")),
         _section("Rejections by rule", _bars("rules", data["rules"])),
         _section("Rejections by column", _bars("columns", data["columns"])),
         _section("Which rows were rejected", _row_map(data["rows"], batch["rows_read"])),
