@@ -422,9 +422,7 @@ def revert_command(batch_id, db, cascade, dry_run, lock_timeout):
     from pipeline import database
     from pipeline.revert import revert
 
-    if not Path(db).exists():
-        raise UsageError(f"{db}: no such database; pass --db")
-    with closing(database.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
+    with closing(database.open_to_change(db, lock_timeout, _note)) as con:
         done = revert(con, batch_id, cascade=cascade, dry_run=dry_run)
     click.echo(render.reverted(done, dry_run))
 
@@ -454,9 +452,7 @@ def upgrade_command(db, lock_timeout):
     """
     from pipeline import database
 
-    if not Path(db).exists():
-        raise UsageError(f"{db}: no such database; pass --db")
-    with closing(database.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
+    with closing(database.open_to_change(db, lock_timeout, _note)) as con:
         version = database.schema_version(con)
     click.echo(f"{db}: schema version {version} (current: {database.SCHEMA_VERSION})")
 
@@ -561,9 +557,7 @@ def purge_command(before, db, reseller, dry_run, lock_timeout):
             f"--before {day}: a day still to come; pass a day up to {tomorrow} (tomorrow: "
             "everything stored so far)"
         )
-    if not Path(db).exists():
-        raise UsageError(f"{db}: no such database; pass --db")
-    with closing(database.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
+    with closing(database.open_to_change(db, lock_timeout, _note)) as con:
         if reseller is not None:
             which_reseller(con, reseller)  # refuses one without a stored reference
         done = purge(con, day, reseller, dry_run=dry_run)

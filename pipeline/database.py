@@ -11,7 +11,7 @@ import functools
 import getpass
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import duckdb
@@ -105,6 +105,22 @@ def user() -> str:
         return str(os.getuid())
 
 
+@contextlib.contextmanager
+def transaction(con: duckdb.DuckDBPyConnection, dry_run: bool = False) -> Iterator[None]:
+    """One transaction: committed when the block ends, rolled back when it raises or on a dry
+    run (which so says what it would change, and changes nothing)."""
+    con.begin()
+    try:
+        yield
+    except BaseException:
+        con.rollback()
+        raise
+    if dry_run:
+        con.rollback()
+    else:
+        con.commit()
+
+
 def connect(
     path: str | Path | None,
     read_only: bool = False,
@@ -162,6 +178,15 @@ def open_existing(path: str | Path) -> duckdb.DuckDBPyConnection:
     if not Path(path).exists():
         raise UsageError(f"{path}: no such database; run `onboard import` first or pass --db")
     return connect(path, read_only=True, lock_timeout=READ_LOCK_TIMEOUT)
+
+
+def open_to_change(
+    path: str | Path, lock_timeout: float, notify: Callable[[str], None] | None = None
+) -> duckdb.DuckDBPyConnection:
+    """Open a database that must already exist, to change it (revert, purge, upgrade, retry)."""
+    if not Path(path).exists():
+        raise UsageError(f"{path}: no such database; pass --db")
+    return connect(path, lock_timeout=lock_timeout, notify=notify)
 
 
 def _check_is_duckdb(path: Path) -> None:

@@ -36,15 +36,14 @@ class Purged:
 
 
 def purge(
-    con: duckdb.DuckDBPyConnection, before: date, reseller: str | None = None, dry_run=False
+    con: duckdb.DuckDBPyConnection, before: date, reseller: str | None = None, dry_run: bool = False
 ) -> Purged:
     """Remove the original cells and personal values older than `before` (of `reseller`, or
     of every reseller) in one transaction, and record the purge; a dry run rolls it back."""
     cutoff = datetime.combine(before, time(), tzinfo=UTC)
     fields = personal_fields(con, reseller)
-    con.begin()
-    try:
-        old = {"cutoff": cutoff, "reseller": reseller}
+    old = {"cutoff": cutoff, "reseller": reseller}
+    with database.transaction(con, dry_run):
         rows, batches = _originals(con, old)
         done = Purged(
             before,
@@ -67,13 +66,6 @@ def purge(
                 done.history_values,
             ],
         )
-    except BaseException:
-        con.rollback()
-        raise
-    if dry_run:
-        con.rollback()
-    else:
-        con.commit()
     return done
 
 

@@ -35,17 +35,8 @@ def revert(
     first), in one transaction; a dry run rolls it back. What each undoing changed."""
     order = _order(con, batch_id, cascade)
     by = database.user()
-    con.begin()
-    try:
-        done = [Reverted(b, **store.revert_batch(con, b, by)) for b in order]
-    except BaseException:
-        con.rollback()
-        raise
-    if dry_run:
-        con.rollback()
-    else:
-        con.commit()
-    return done
+    with database.transaction(con, dry_run):
+        return [Reverted(b, **store.revert_batch(con, b, by)) for b in order]
 
 
 def _order(con: duckdb.DuckDBPyConnection, batch_id: int, cascade: bool) -> list[int]:

@@ -102,10 +102,7 @@ class Session:
     ) -> "Session":
         """Open a database that must exist already, for retries: each batch is checked
         against the current reference of its own reseller."""
-        if not Path(db).exists():
-            raise UsageError(f"{db}: no such database; pass --db")
-        con = database.connect(db, lock_timeout=lock_timeout, notify=notify)
-        return cls(con, None)
+        return cls(database.open_to_change(db, lock_timeout, notify), None)
 
     @property
     def reseller(self) -> str | None:
