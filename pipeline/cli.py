@@ -549,7 +549,7 @@ def purge_command(before, db, reseller, dry_run, lock_timeout):
     from pipeline import database
     from pipeline.purge import purge
     from pipeline.run import today_utc
-    from pipeline.session import which_reseller
+    from pipeline.session import known_reseller
 
     day, tomorrow = before.date(), today_utc() + timedelta(days=1)
     if day > tomorrow:
@@ -559,7 +559,7 @@ def purge_command(before, db, reseller, dry_run, lock_timeout):
         )
     with closing(database.open_to_change(db, lock_timeout, _note)) as con:
         if reseller is not None:
-            which_reseller(con, reseller)  # refuses one without a stored reference
+            known_reseller(con, reseller)
         done = purge(con, day, reseller, dry_run=dry_run)
     click.echo(render.purged(done, dry_run))
 
@@ -607,8 +607,8 @@ def template_command(db, reseller, output):
 @click.option(
     "--reseller",
     metavar="ID",
-    help="Without BATCH_ID: the open rejections of this reseller's batches only.  "
-    "[default: every reseller's]",
+    help="Without BATCH_ID: the open rejections of this reseller's batches only; with it, "
+    "the batch must be this reseller's.  [default: every reseller's]",
 )
 def report_command(batch_id, db, output, reseller):
     """Write a report a person can look at: BATCH_ID's counts, timings, rejections by rule and
@@ -618,16 +618,17 @@ def report_command(batch_id, db, output, reseller):
     """
     from pipeline import database, report, store
     from pipeline.run import today_utc
+    from pipeline.session import known_reseller
 
     with closing(database.open_existing(db)) as con:
+        if reseller is not None:
+            known_reseller(con, reseller)
         if batch_id is None:
-            if reseller is not None and reseller not in store.stored_resellers(con):
-                raise UsageError(
-                    f"no reseller {reseller!r} is stored; `onboard resellers` lists them"
-                )
             data = store.backlog_data(con, today_utc(), reseller)
             page = report.backlog_report(data, today_utc(), reseller)
         else:
+            if reseller is not None and store.batch(con, batch_id)["reseller"] != reseller:
+                raise UsageError(f"batch {batch_id} is not a batch of reseller {reseller!r}")
             data = store.batch_report_data(con, batch_id, report.MAP_CELLS)
             page = report.batch_report(data)
     try:

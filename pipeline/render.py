@@ -55,9 +55,9 @@ def batch_details(
     lines.append(f"{'headers:':20}{json.dumps(batch['headers'])}")
     lines.append(f"{'timings:':20}{json.dumps(batch['timings'])}")
     lines.append("options:")
-    lines += [
-        f"  {key + ':':15}{json.dumps(value)}" for key, value in (batch["options"] or {}).items()
-    ]
+    options = batch["options"] or {}
+    width = max((len(key) for key in options), default=0) + 2  # the values in one column
+    lines += [f"  {key + ':':{width}}{json.dumps(value)}" for key, value in options.items()]
     if rules:
         lines.append("rejections by rule:")
         lines += [f"  {rule}: {count}" for rule, count in rules]
@@ -97,8 +97,9 @@ def reverted(done: list, dry_run: bool) -> str:
     """What `onboard revert` did (`revert.Reverted`s), a line a batch."""
     verb = "would be reverted" if dry_run else "reverted"
     return "\n".join(
-        f"batch {r.batch_id} {verb}: {r.removed:,} customer(s) removed, {r.restored:,} restored "
-        f"as they were before it, {r.reopened:,} rejection(s) of the batch it retried open again"
+        f"batch {r.batch_id} {verb}: {r.removed:,} customer(s) it added removed, {r.restored:,} it "
+        f"changed restored as they were before it, {r.reopened:,} rejection(s) of the batch it "
+        "retried open again"
         for r in done
     )
 
@@ -152,10 +153,15 @@ def summary(result: "BatchResult") -> str:
         *([f"{result.rows_updated} updating stored customers"] if result.rows_updated else []),
         *([f"{result.rows_warned} with warnings"] if result.rows_warned else []),
     ]
+    if result.rows_rechecked is not None:  # a retry's rows are those it checked again
+        still = result.rows_rechecked - result.rows_accepted - result.rows_skipped
+        read, rejected = f"rows re-checked {result.rows_rechecked}", f"still rejected {still}"
+    else:
+        read, rejected = f"rows read {result.rows_read}", f"rejected {result.rows_rejected}"
     counts = (
-        f"  rows read {result.rows_read}: accepted {result.rows_accepted}"
+        f"  {read}: accepted {result.rows_accepted}"
         + (f" ({', '.join(about)})" if about else "")
-        + f", rejected {result.rows_rejected}"
+        + f", {rejected}"
         + (f", skipped {result.rows_skipped}" if result.rows_skipped else "")
         + (f" (blank rows skipped: {result.blank_rows})" if result.blank_rows else "")
     )

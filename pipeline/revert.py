@@ -23,7 +23,7 @@ class Reverted:
     """What undoing one batch changed (or, on a dry run, would)."""
 
     batch_id: int
-    removed: int  # customers it had stored
+    removed: int  # customers it had added
     restored: int  # customers restored as they were before it
     reopened: int  # rejections of the batch it retried, open again
 

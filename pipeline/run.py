@@ -77,6 +77,7 @@ class BatchResult:
     rows_skipped: int = 0
     rows_updated: int = 0
     rows_warned: int = 0  # accepted rows with at least one warning
+    rows_rechecked: int | None = None  # a retry: the open rejected rows it checked again
     blank_rows: int = 0
     rules: dict[str, int] = field(default_factory=dict)  # failures by rule code
     warnings: dict[str, int] = field(default_factory=dict)  # warnings by rule code
@@ -233,11 +234,11 @@ def retry_batch(
     )
     with clock("read"):
         read = _open_rows(con, batch_id, original["headers"])
+        assert read.frame is not None
+        if read.frame.height == 0:  # none rejected, or none stored (a skipped or failed batch)
+            return replace(result, status=Status.NOTHING_TO_RETRY, exit_code=0)
         fields = reference.custom_field_names
         columns = map_columns(result.source, read.headers, fields, options.renames)
-    assert read.frame is not None
-    if read.frame.height == 0:
-        return replace(result, status=Status.NOTHING_TO_RETRY, exit_code=0)
     return _run(_Batch(read, columns, options, retry_of=batch_id), reference, con, clock, result)
 
 
@@ -327,6 +328,7 @@ def _run(
             rows_skipped=tally.rows_skipped,
             rows_updated=tally.rows_updated,
             rows_warned=tally.rows_warned,
+            rows_rechecked=tally.rows_read if retry else None,
             blank_rows=tally.blank_rows,
             rules=rules,
             warnings=warnings,

@@ -184,6 +184,14 @@ def which_reseller(con: duckdb.DuckDBPyConnection, reseller: str | None) -> str:
     return reseller
 
 
+def known_reseller(con: duckdb.DuckDBPyConnection, reseller: str) -> str:
+    """`reseller`, if the database holds it; UsageError otherwise (for commands over what is
+    stored: purge, report)."""
+    if reseller not in store.stored_resellers(con):
+        raise UsageError(f"no reseller {reseller!r} is stored; `onboard resellers` lists them")
+    return reseller
+
+
 def current_reference(con: duckdb.DuckDBPyConnection, reseller: str) -> tuple[Reference, int]:
     """The reseller's current reference, and its version."""
     stored = store.stored_reference(con, reseller)

@@ -472,7 +472,8 @@ def revert_batch(con: duckdb.DuckDBPyConnection, batch_id: int, by: str) -> dict
         "reverted_by = ? WHERE batch_id = ?",
         [by, batch_id],
     )
-    return {"removed": removed, "restored": restored, "reopened": reopened}
+    # a customer it changed is both deleted (its version) and restored: removed are those it added
+    return {"removed": removed - restored, "restored": restored, "reopened": reopened}
 
 
 def purged_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[int, datetime | None]:

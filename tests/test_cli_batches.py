@@ -23,6 +23,7 @@ def show(onboard, batch_id: int) -> dict:
             section = key
             fields[key] = value.strip()
         elif section == "options":
+            assert text.startswith(f"  {key}: "), text  # values apart from their names
             options[key] = json.loads(value)
     return {**fields, "options": options}
 

@@ -1,5 +1,6 @@
 """`onboard retry`: a batch's open rejections re-checked against the current reference."""
 
+import json
 from datetime import date
 from decimal import Decimal
 
@@ -36,7 +37,7 @@ def test_retry_imports_rows_that_pass_now_as_a_linked_batch(onboard, db, tmp_pat
 
     assert result.exit_code == 0
     assert f"{retry_batch}: batch 2 committed (retry of batch 1)" in result.stdout
-    assert "rows read 1: accepted 1, rejected 0" in result.stdout
+    assert "rows re-checked 3: accepted 1, still rejected 2" in result.stdout
     assert "still failing:" in result.stdout
     assert query(
         db,
@@ -66,6 +67,7 @@ def test_retry_imports_rows_that_pass_now_as_a_linked_batch(onboard, db, tmp_pat
     second = onboard("retry", "1", "--as-of", NEXT_DAY)
     assert second.exit_code == 0
     assert "nothing passes yet, nothing written (retry of batch 1)" in second.stdout
+    assert "rows re-checked 2: accepted 0, still rejected 2" in second.stdout
     assert counts(db) == (2, 2, 4)
 
     # the reference changes again: Cid passes now, Bob is not admitted again
@@ -73,7 +75,7 @@ def test_retry_imports_rows_that_pass_now_as_a_linked_batch(onboard, db, tmp_pat
     onboard("reference", "load", str(models))
     third = onboard("retry", "1", "--as-of", NEXT_DAY)
     assert "batch 3 committed (retry of batch 1)" in third.stdout
-    assert "rows read 1: accepted 1" in third.stdout
+    assert "rows re-checked 2: accepted 1, still rejected 1" in third.stdout
     assert query(db, "SELECT name, batch_id FROM customers ORDER BY name") == [
         ("Ann Co", 1),
         ("Bob Co", 2),
@@ -90,6 +92,21 @@ def test_retry_with_nothing_open_says_so(onboard, db, batch, tmp_path, reference
     result = onboard("retry", "1")
     assert result.exit_code == 0
     assert result.stdout.strip() == "batch 1: no open rejections to retry"
+    assert counts(db) == (1, 2, 1)
+
+
+def test_retry_of_a_skipped_batch_says_there_is_nothing_to_retry(
+    onboard, db, batch, reference_path
+):
+    path = batch(customer("Bob Co", currency="GBP"), customer("Ann Co"))
+    onboard("import", str(path), "--reference", str(reference_path))
+    assert "skipped" in onboard("import", str(path)).stdout  # batch 2: the same content
+
+    result = onboard("retry", "2", "--json")
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert (summary["status"], summary["retry_of"]) == ("nothing_to_retry", 2)
     assert counts(db) == (1, 2, 1)
 
 

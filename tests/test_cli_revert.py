@@ -34,8 +34,8 @@ def test_reverting_an_update_restores_the_customers_as_they_were(onboard, db, im
 
     assert result.exit_code == 0, result.output
     assert result.stdout == (
-        "batch 2 reverted: 2 customer(s) removed, 1 restored as they were before it, "
-        "0 rejection(s) of the batch it retried open again\n"
+        "batch 2 reverted: 1 customer(s) it added removed, 1 it changed restored as they were "
+        "before it, 0 rejection(s) of the batch it retried open again\n"
     )
     assert customers(db) == [("Ann Co", "Internet access", 1)]
     assert query(db, "SELECT count(*) FROM customer_history") == [(0,)]
@@ -70,8 +70,10 @@ def test_a_dry_run_says_what_would_change_and_changes_nothing(onboard, db, impor
     before = db.read_bytes()
     result = onboard("revert", "1", "--cascade", "--dry-run")
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("batch 2 would be reverted: 2 customer(s) removed, 1 restored")
-    assert "batch 1 would be reverted: 1 customer(s) removed, 0 restored" in result.stdout
+    assert result.stdout.startswith(
+        "batch 2 would be reverted: 1 customer(s) it added removed, 1 it changed restored"
+    )
+    assert "batch 1 would be reverted: 1 customer(s) it added removed, 0 it" in result.stdout
     assert customers(db) == [("Ann Co", "Hosted IP PBX", 2), ("Cid Co", "Internet access", 2)]
     assert query(db, "SELECT DISTINCT status FROM batches") == [("committed",)]
     assert len(db.read_bytes()) == len(before)

@@ -191,3 +191,8 @@ def test_the_open_rejections_report_of_one_reseller(onboard, db, tmp_path, batch
     unknown = onboard("report", "--reseller", "nobody", "--output", str(tmp_path / "x.html"))
     assert unknown.exit_code == 2
     assert "no reseller 'nobody' is stored" in unknown.stderr
+    not_its = onboard("report", "1", "--reseller", "acme", "--output", str(tmp_path / "y.html"))
+    assert not_its.stderr == "onboard: error: batch 1 is not a batch of reseller 'acme'\n"
+    assert not (tmp_path / "y.html").exists()
+    own = onboard("report", "5", "--reseller", "acme", "--output", str(tmp_path / "y.html"))
+    assert own.exit_code == 0 and (tmp_path / "y.html").exists()
