@@ -740,6 +740,10 @@ def _note(message: str) -> None:
     _warn(message, "note")
 
 
+# Text codecs of Python that no file is written in: names of hosts, Python literals, none.
+_NOT_FILE_ENCODINGS = {"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"}
+
+
 def _encoding(name: str | None) -> str | None:
     """A text encoding's canonical name (rot13, base64, zlib... are not text encodings)."""
     import codecs
@@ -748,11 +752,15 @@ def _encoding(name: str | None) -> str | None:
         return None
     try:
         "".encode(name)
-        return codecs.lookup(name).name
-    except LookupError:
+        canonical = codecs.lookup(name).name
+    except (LookupError, UnicodeError):
+        canonical = None
+    if canonical is None or canonical.replace("_", "-") in _NOT_FILE_ENCODINGS:
         raise UsageError(
-            f"--encoding: {name!r} is not a text encoding; e.g. utf-8, utf-16, windows-1252"
-        ) from None
+            f"--encoding: {name!r} is not an encoding of text files; e.g. utf-8, utf-16, "
+            "windows-1252"
+        )
+    return canonical
 
 
 def main() -> None:

@@ -442,7 +442,7 @@ def _transcode(
 def _decoded(decode, block: bytes, encoding: str, source: str, final=False) -> str:
     try:
         text = decode(block, final)
-    except UnicodeDecodeError as e:
+    except UnicodeError as e:  # a decoding error, or a stream the codec cannot start (no BOM)
         raise FileRefused(source, f"cannot decode the file as {encoding}: {e}") from None
     if "\x00" in text:
         raise FileRefused(source, "the file holds NUL characters: it is binary, not a CSV file")

@@ -119,12 +119,22 @@ def purged(done, dry_run: bool) -> str:
 
 
 def csv_text(frame: "pl.DataFrame") -> str:
-    """A frame as CSV for a spreadsheet: text cells that a spreadsheet would run as formulas
-    get a `'` first, as in fix files."""
+    """A frame as CSV for a spreadsheet or a terminal: text cells that a spreadsheet would run
+    as formulas get a `'` first, as in fix files, and control characters are escaped as
+    `printable` does (once per distinct character found, then replaced in every cell)."""
+    import polars as pl
     import polars.selectors as cs
 
     from pipeline.fixfile import guarded
 
+    texts = frame.select(cs.string())
+    found = pl.concat(
+        [texts[c].str.extract_all(_UNPRINTABLE.pattern).explode() for c in texts.columns]
+        or [pl.Series([], dtype=pl.String)]
+    )
+    controls = sorted(found.drop_nulls().unique())
+    escaped = [printable(c) for c in controls]
+    frame = frame.with_columns(cs.string().str.replace_many(controls, escaped)) if controls else frame
     return frame.with_columns(guarded(cs.string())).write_csv()
 
 

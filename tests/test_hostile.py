@@ -790,11 +790,23 @@ def test_a_workbook_fix_file_of_a_decimal_comma_batch_imports_back_as_it_was(onb
 # Options a careless operator gives
 
 
-@pytest.mark.parametrize("encoding", ["rot13", "base64", "zlib", "hex", "uu", "bz2", "quopri"])
-def test_only_text_encodings_are_accepted(onboard, db, batch, encoding):
+@pytest.mark.parametrize(
+    "encoding",
+    [
+        *("rot13", "base64", "zlib", "hex", "uu", "bz2", "quopri"),  # bytes, not text
+        *("punycode", "idna", "unicode_escape", "raw_unicode_escape", "undefined"),  # no file's
+    ],
+)
+def test_only_encodings_of_text_files_are_accepted(onboard, db, batch, encoding):
     message = one_line_error(run_import(onboard, batch(customer("Acme")), "--encoding", encoding))
-    assert f"--encoding: {encoding!r} is not a text encoding" in message
+    assert f"--encoding: {encoding!r} is not an encoding of text files" in message
     assert not db.exists()
+
+
+def test_a_utf16_file_without_its_byte_order_mark_is_refused_in_one_line(onboard, db, batch):
+    message = one_line_error(run_import(onboard, batch(customer("Acme")), "--encoding", "utf-16"))
+    assert "cannot decode the file as utf-16: UTF-16 stream does not start with BOM" in message
+    assert query(db, "SELECT count(*) FROM customers") == [(0,)]
 
 
 def test_ten_thousand_unknown_columns_make_one_warning_line(onboard, db, batch):
@@ -827,11 +839,23 @@ def test_a_senders_escape_sequences_reach_no_terminal(onboard, db, batch):
     assert result.exit_code == 0, result.output
     assert "\x1b" not in result.stdout and "\x07" not in result.stdout
     assert "\\x1b[2J\\x1b]0;owned\\x07" in result.stdout
-    for args in (["rejections", "1"], ["show", "1"], ["batches"]):
+    as_csv = ["--format", "csv"]
+    for args in (
+        ["rejections", "1"],
+        ["rejections", "1", *as_csv],
+        ["show", "1"],
+        ["batches"],
+        ["batches", *as_csv],
+    ):
         shown = onboard(*args)
         assert shown.exit_code == 0
-        assert "\x1b" not in shown.stdout + shown.stderr, args
+        assert not {"\x1b", "\x07"} & set(shown.stdout + shown.stderr), args
+    # escaped, not dropped (click drops some sequences from what it prints to a pipe)
     assert "\\x1b[2J" in onboard("rejections", "1").stdout
+    [row] = csv_rows(onboard("rejections", "1", *as_csv).stdout)
+    assert row["value"] == "'" + HOSTILE.replace("\x1b", "\\x1b").replace("\x07", "\\x07")
+    [batch_row] = csv_rows(onboard("batches", *as_csv).stdout)
+    assert batch_row["source"].endswith("bad\\x1b[31m.csv")
 
 
 def test_rejections_as_csv_guard_formulas_as_fix_files_do(onboard, db, batch):
