@@ -133,8 +133,9 @@ def csv_text(frame: "pl.DataFrame") -> str:
         or [pl.Series([], dtype=pl.String)]
     )
     controls = sorted(found.drop_nulls().unique())
-    escaped = [printable(c) for c in controls]
-    frame = frame.with_columns(cs.string().str.replace_many(controls, escaped)) if controls else frame
+    if controls:
+        escaped = [printable(c) for c in controls]
+        frame = frame.with_columns(cs.string().str.replace_many(controls, escaped))
     return frame.with_columns(guarded(cs.string())).write_csv()
 
 
