@@ -14,7 +14,10 @@ import polars as pl
 # What a spreadsheet would run as a formula, first in a cell: = + - @, tab, carriage return,
 # and their full-width forms, which some spreadsheets take for the same.
 FORMULA_START = "[=+\\-@\\t\\r\uff1d\uff0b\uff0d\uff20\ufe6b]"
-_GUARDED = f"^'({FORMULA_START})"  # the `'` a fix file puts before such text
+# What a fix file guards with a `'`: formula-like text, and text that starts with a `'` itself
+# (the sender's, which taking the guard off again would otherwise lose)
+_GUARD_START = FORMULA_START.replace("[", "['", 1)
+_GUARDED = f"^'({_GUARD_START})"  # the `'` a fix file puts before such text
 _REASONS = "errors"  # the header of a fix file's last column, before the mark was added
 _MARK = re.compile(r"errors \(fix file of batch (\d+)\)", re.IGNORECASE)
 
@@ -40,8 +43,8 @@ def marked_batch(headers: list[str]) -> int | None:
 
 
 def guarded(cell: pl.Expr) -> pl.Expr:
-    """A cell as a CSV fix file writes it: `'` before formula-like text."""
-    return cell.str.replace(f"^({FORMULA_START})", "'${1}")
+    """A cell as a CSV fix file writes it: `'` before formula-like text and before a `'`."""
+    return cell.str.replace(f"^({_GUARD_START})", "'${1}")
 
 
 def unguarded(cell: pl.Expr) -> pl.Expr:
