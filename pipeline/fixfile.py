@@ -18,7 +18,6 @@ FORMULA_START = "[=+\\-@\\t\\r\uff1d\uff0b\uff0d\uff20\ufe6b]"
 # (the sender's, which taking the guard off again would otherwise lose)
 _GUARD_START = FORMULA_START.replace("[", "['", 1)
 _GUARDED = f"^'({_GUARD_START})"  # the `'` a fix file puts before such text
-_REASONS = "errors"  # the header of a fix file's last column, before the mark was added
 _MARK = re.compile(r"errors \(fix file of batch (\d+)\)", re.IGNORECASE)
 
 
@@ -28,9 +27,9 @@ def mark(batch_id: int) -> str:
 
 
 def is_reasons(header: str | None) -> bool:
-    """A column of reasons: a fix file's, of this or an earlier onboard; never data."""
-    text = (header or "").strip()
-    return text.lower() == _REASONS or bool(_MARK.fullmatch(text))
+    """A fix file's column of reasons, never data. A column headed only `errors` (as fix
+    files of onboard 0.1 were) may be the sender's own: it is a column like any other."""
+    return bool(_MARK.fullmatch((header or "").strip()))
 
 
 def marked_batch(headers: list[str]) -> int | None:

@@ -327,6 +327,24 @@ def test_a_senders_own_leading_apostrophe_survives_a_fix_file(
     assert query(db, names, 2) == query(db, names, 1) == [("'+Quoted",), ("'Plain",)]
 
 
+def test_a_senders_own_errors_column_is_data_kept_in_the_fix_file(
+    onboard, db, tmp_path, batch, reference_path
+):
+    sent = batch(
+        customer("Ann Co", currency="GBP") + ",mine,a note", header=HEADER + ",Errors,Notes"
+    )
+    result = onboard("import", str(sent), "--reference", str(reference_path))
+    assert result.stderr == (
+        f"onboard: warning: {sent}: columns 'Errors', 'Notes' are not known columns and were "
+        "ignored\n"
+    )
+    exported = tmp_path / "fix.csv"
+    assert onboard("rejections", "1", "--export", str(exported)).exit_code == 0
+    header, row = read_csv(exported)
+    assert header[-3:] == ["Errors", "Notes", "errors (fix file of batch 1)"]
+    assert row[-3:-1] == ["mine", "a note"]
+
+
 def test_fix_file_of_a_decimal_comma_batch_imports_back(onboard, db, tmp_path, reference_path):
     sent = tmp_path / "semicolons.csv"
     rows = [
