@@ -7,6 +7,7 @@ import takes the prefix off again, in fix files only), written as text cells in 
 that was itself a fix file gets its reasons column replaced, never a second one.
 """
 
+import re
 from pathlib import Path
 
 import duckdb
@@ -15,7 +16,7 @@ import polars as pl
 from pipeline import store
 from pipeline.errors import UsageError
 from pipeline.fixfile import guarded, is_reasons, mark
-from pipeline.grid import stored_cells, unique_names
+from pipeline.grid import EXTRA, stored_cells, unique_names
 from schemas.vocabulary import SOURCE_ROW, header_key
 
 ERRORS = "errors"  # the reasons column, while the rows are put together
@@ -45,7 +46,9 @@ def export_rejections(con: duckdb.DuckDBPyConnection, batch_id: int, path: Path)
 
 
 def _rows(found: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
-    """One row per rejected source row: its cells in header order, then `errors`."""
+    """One row per rejected source row: its cells in header order, `errors`, then EXTRA (the
+    text of a malformed row's cells beyond the header, written right of the reasons, where the
+    import takes it for extra cells again)."""
     reason = (
         pl.when(pl.col("column").is_not_null())
         .then(pl.format("{}: {}", "column", "message"))
@@ -65,6 +68,7 @@ def _rows(found: pl.DataFrame, headers: list[str]) -> pl.DataFrame:
             if not is_reasons(h)  # an earlier fix file's reasons: replaced
         ),
         ERRORS,
+        cells.struct.field(EXTRA),
     )
 
 
@@ -87,18 +91,36 @@ def _refuse_long_cells(rows: pl.DataFrame, path: Path) -> None:
 def _write_csv(
     rows: pl.DataFrame, headers: list[str], reasons: str, path: Path, separator: str
 ) -> None:
-    """The header row and the rows, every cell (headers too) guarded against formulas."""
-    cells = rows.drop(SOURCE_ROW)
+    """The header row and the rows, every cell (headers too) guarded against formulas; a
+    malformed row's extra text one field more, beyond the header's, as the sender's was."""
+    cells = rows.drop(SOURCE_ROW, EXTRA)
     header = pl.DataFrame(
         [
             pl.Series(c, [h])
             for c, h in zip(cells.columns, [*_data_headers(headers), reasons], strict=True)
         ]
     )
-    lines = pl.concat([header, cells]).select(guarded(pl.col(c)) for c in cells.columns)
-    text = lines.write_csv(include_header=False, separator=separator, line_terminator="\r\n")
+    fields = [_csv_field(guarded(pl.col(c)), separator) for c in cells.columns]
+    extra = _csv_field(guarded(pl.col(EXTRA)), separator)
+    lines = pl.concat(
+        [header.with_columns(pl.lit(None, pl.String).alias(EXTRA)), rows.drop(SOURCE_ROW)]
+    )
+    text = lines.select(
+        pl.concat_str(
+            pl.concat_str(fields, separator=separator),
+            pl.when(pl.col(EXTRA).is_not_null()).then(separator + extra).otherwise(pl.lit("")),
+        ).str.join("\r\n")
+    ).item()
     with path.open("w", encoding="utf-8", newline="") as f:
-        f.write(text)
+        f.write(text + "\r\n")
+
+
+def _csv_field(cell: pl.Expr, separator: str) -> pl.Expr:
+    """A cell as a CSV field: quoted (its quotes doubled) when it holds the separator, a quote
+    or a line break; a null as an empty field."""
+    quoted = pl.format('"{}"', cell.str.replace_all('"', '""', literal=True))
+    special = f'[{re.escape(separator)}"\r\n]'
+    return pl.when(cell.str.contains(special)).then(quoted).otherwise(cell).fill_null("")
 
 
 def _write_xlsx(
@@ -125,7 +147,7 @@ def _write_xlsx(
         if column:
             key = (row, header_key(column))
             reasons[key] = f"{reasons[key]}\n{message}" if key in reasons else message
-    cells = rows.columns[1:-1]  # between source_row and errors (see _rows)
+    cells = rows.columns[1:-2]  # between source_row and errors (see _rows)
     for line, row in enumerate(rows.iter_rows(named=True), start=1):
         for col, cell in enumerate(cells):
             reason = reasons.get((row[SOURCE_ROW], keys[col]))
@@ -134,5 +156,7 @@ def _write_xlsx(
             if reason:
                 sheet.write_comment(line, col, reason)
         sheet.write_string(line, len(headers), row[ERRORS])
+        if row[EXTRA] is not None:  # a malformed row's extra text, right of its reasons
+            sheet.write_string(line, len(headers) + 1, row[EXTRA])
     sheet.freeze_panes(1, 0)
     workbook.close()

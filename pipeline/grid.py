@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from pipeline.errors import FileRefused
-from pipeline.fixfile import unguarded
+from pipeline.fixfile import is_reasons, unguarded
 from schemas.vocabulary import SOURCE_ROW
 
 EXTRA = "__extra__"  # text of the cells beyond the header's last column
@@ -88,7 +88,8 @@ def from_grid(
 ) -> ReadResult:
     """Split a grid of text cells into headers and records numbered from `header_row` + 1.
 
-    Cells beyond the first `header_fields` columns are joined into EXTRA.
+    Cells beyond the first `header_fields` columns are joined into EXTRA, as are those right
+    of a fix file's reasons column (where its export puts a malformed row's extra cells).
     """
     if grid.height == 0:
         raise FileRefused(source, "the file is empty; nothing to import")
@@ -97,6 +98,10 @@ def from_grid(
     header_fields = header_fields or grid.width - 1
     cells = [c for c in grid.columns if c != POSITION][:header_fields]
     headers = [("" if h is None else str(h)).strip() for h in grid.select(cells).row(0)]
+    reasons = [n for n, h in enumerate(headers, 1) if is_reasons(h)]
+    if reasons:
+        header_fields = reasons[0]
+        cells, headers = cells[:header_fields], headers[:header_fields]
     if not any(headers):
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
     empty = valueless([grid.slice(1)], cells, headers)

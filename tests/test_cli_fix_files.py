@@ -345,6 +345,42 @@ def test_a_senders_own_errors_column_is_data_kept_in_the_fix_file(
     assert row[-3:-1] == ["mine", "a note"]
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
+def test_a_malformed_row_stays_malformed_through_an_unchanged_fix_file(
+    onboard, db, tmp_path, batch, reference_path, suffix
+):
+    sent = batch(
+        customer("Ann Co"), customer("Bob Co") + ",x,y", customer("Cid Co", currency="GBP")
+    )
+    assert onboard("import", str(sent), "--reference", str(reference_path)).exit_code == 0
+    exported = tmp_path / f"fix{suffix}"
+    assert onboard("rejections", "1", "--export", str(exported)).exit_code == 0
+
+    again = onboard("import", str(exported))
+
+    assert again.exit_code == 0, again.output
+    assert again.stderr == ""  # the extra cells are no unnamed column, warned of and ignored
+    rejected = "SELECT name, rule, value FROM rejections WHERE batch_id = ? ORDER BY name"
+    assert (
+        query(db, rejected, 2)
+        == query(db, rejected, 1)
+        == [
+            ("Bob Co", "malformed_row", None),
+            ("Cid Co", "currency_not_enabled", "GBP"),
+        ]
+    )
+    assert query(db, "SELECT name FROM customers") == [("Ann Co",)]
+    if suffix == ".csv":  # the extra text one field beyond the header, as it was sent
+        header, bob, cid = read_csv(exported)
+        assert (len(bob), len(cid)) == (len(header) + 1, len(header))
+        assert bob[-1] == "x | y"
+        fixed = tmp_path / "fixed.csv"
+        write_csv(fixed, [header, bob[:-1], cid])  # the clerk removes the extra cells
+        assert onboard("import", str(fixed)).exit_code == 0
+        assert query(db, rejected, 3) == [("Cid Co", "currency_not_enabled", "GBP")]
+        assert ("Bob Co",) in query(db, "SELECT name FROM customers")
+
+
 def test_fix_file_of_a_decimal_comma_batch_imports_back(onboard, db, tmp_path, reference_path):
     sent = tmp_path / "semicolons.csv"
     rows = [
