@@ -154,9 +154,13 @@ def _plain(text: pl.Expr, decimal_comma: bool) -> pl.Expr:
 
 def _amount(amount: str, decimal_comma: bool) -> pl.Expr:
     """A plain amount as a decimal; null when it is not plain, or when it has more than
-    AMOUNT_DIGITS integer digits."""
+    AMOUNT_DIGITS integer digits. Decimal places beyond AMOUNT_SCALE are cut, not rounded: no
+    currency has that many (the amount fails `<amount>_too_many_decimals`), and rounding
+    34 nines up would make it too large."""
     text = pl.col(amount)
     number = text.str.replace(",", ".", literal=True) if decimal_comma else text
+    kept = number.str.slice(0, number.str.find(".", literal=True) + 1 + AMOUNT_SCALE)
+    number = pl.when(pl.col(f"{amount}_decimals") > AMOUNT_SCALE).then(kept).otherwise(number)
     return pl.when(pl.col(f"{amount}_plain")).then(number.str.to_decimal(scale=AMOUNT_SCALE))
 
 

@@ -6,7 +6,8 @@ normalized) and bad values (the exact rule, column, value and a message quoting 
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
+from decimal import Context as DecimalContext
 
 import polars as pl
 import pytest
@@ -615,6 +616,13 @@ BAD = [
         "9" * 40 + ".5",
     ),
     Bad(
+        "funds 34 nines and five decimals: too many decimals, not too large",
+        {**PREPAID, "available_funds": "9" * 34 + ".99999"},
+        "available_funds_too_many_decimals",
+        "9" * 34 + ".99999",
+        says="more decimal places than USD allows",
+    ),
+    Bad(
         "created at an impossible time",
         {"created_on": "2026-01-05 25:00:00"},
         "created_on_invalid",
@@ -975,7 +983,7 @@ def test_every_row_is_either_accepted_or_rejected(reference, drawn):
 
 @settings(max_examples=60, deadline=None)
 @given(
-    whole=st.from_regex(r"[+-]?[0-9]{0,18}", fullmatch=True),
+    whole=st.from_regex(r"[+-]?[0-9]{0,18}|[+-]?9{34}", fullmatch=True),
     places=st.from_regex(r"[0-9]{0,8}", fullmatch=True),
     point=st.booleans(),
     decimal_comma=st.booleans(),
@@ -983,13 +991,17 @@ def test_every_row_is_either_accepted_or_rejected(reference, drawn):
 def test_decimal_places_are_counted_as_written_without_trailing_zeros(
     whole, places, point, decimal_comma
 ):
-    """The amount is the number written; its places are those written, less trailing zeros."""
+    """The amount is the number written; its places are those written, less trailing zeros;
+    places beyond the store's are cut (the amount fails on its places, never on its size)."""
     mark = "," if decimal_comma else "."
     text = whole + (mark + places if point else "")
     digits = whole.lstrip("+-") + (places if point else "")
     parsed = (
         pl.DataFrame({"credit_limit": [text]})
-        .with_columns(credit_limit_plain=_plain(pl.col("credit_limit"), decimal_comma))
+        .with_columns(
+            credit_limit_plain=_plain(pl.col("credit_limit"), decimal_comma),
+            credit_limit_decimals=_decimals(pl.col("credit_limit"), decimal_comma),
+        )
         .select(
             amount=_amount("credit_limit", decimal_comma),
             places=_decimals(pl.col("credit_limit"), decimal_comma),
@@ -1000,6 +1012,8 @@ def test_decimal_places_are_counted_as_written_without_trailing_zeros(
         assert parsed["amount"] is None
         return
     expected = Decimal(text.replace(",", "."))
-    if len(places.rstrip("0")) <= AMOUNT_SCALE:
-        assert parsed["amount"] == expected
+    cut = expected.quantize(
+        Decimal(1).scaleb(-AMOUNT_SCALE), rounding=ROUND_DOWN, context=DecimalContext(prec=60)
+    )
+    assert parsed["amount"] == cut
     assert parsed["places"] == (len(places.rstrip("0")) if point else 0)
