@@ -273,13 +273,7 @@ def _run(
     """
     read, options, retry = batch.read, batch.options, batch.retry_of is not None
     with clock("validate"):
-        keys = _name_keys(read, batch.columns)
-        repeated = repeated_names(keys)
-        stored = store.existing_customers(con, keys["name_key"])
-        keys = keys.with_columns(similar_to=similarity_keys(keys["name_key"]))
-        similar = similar_names(keys, store.similar_customers(con, keys["similar_to"]))
-        # kept for parse when the records are in memory; a streamed file's could be large
-        in_memory = keys["name_key"] if read.frame is not None else None
+        names, in_memory = _batch_names(read, batch.columns, con)
     writer = None if options.dry_run else store.BatchWriter(con, batch.retry_of, reference.reseller)
     background = _Background(writer)
     tally, reasons, warned = _Tally(), [], []
@@ -289,7 +283,7 @@ def _run(
                 None if in_memory is None else in_memory.slice(tally.rows_read, records.height)
             )
             clock.rows = tally.rows_read + records.height
-            names = _Names(repeated, stored, similar, chunk_keys)
+            names = replace(names, keys=chunk_keys)
             checked = _check(records, batch, reference, clock, names)
             tally.blank_rows += blank
             tally.rows_read += records.height
@@ -393,6 +387,20 @@ class _Background:
             except BaseException as e:  # handed to the caller
                 self.error = e
             self.seconds += time.perf_counter() - start
+
+
+def _batch_names(
+    read: ReadResult, columns: ColumnMap, con: duckdb.DuckDBPyConnection
+) -> tuple["_Names", pl.Series | None]:
+    """What the batch's names meet, and its name keys when its records are in memory (kept
+    for parse); those of a streamed file are let go here, before its chunks are read."""
+    keys = _name_keys(read, columns)
+    repeated = repeated_names(keys)
+    stored = store.existing_customers(con, keys["name_key"])
+    keys = keys.with_columns(similar_to=similarity_keys(keys["name_key"]))
+    similar = similar_names(keys, store.similar_customers(con, keys["similar_to"]))
+    in_memory = keys["name_key"] if read.frame is not None else None
+    return _Names(repeated, stored, similar), in_memory
 
 
 def _name_keys(read: ReadResult, columns: ColumnMap) -> pl.DataFrame:
