@@ -114,7 +114,7 @@ def _messages(group: pl.DataFrame, code: str, column: str | None, ctx: Context) 
     return (
         group.with_columns(value=value)
         .with_columns(message=rule.message(ctx))
-        .with_columns(value=bounded_cell(pl.col("value")))
+        .with_columns(value=bounded_cell(pl.col("value")), name=bounded_cell(pl.col("name")))
         .select(*(pl.col(c).cast(t) for c, t in REJECTION_SCHEMA.items()))
     )
 

@@ -669,6 +669,14 @@ def test_one_huge_cell_is_its_own_rejection_and_its_stored_copy_is_bounded(onboa
     assert message == "the cell holds 5000000 characters, more than the 32,767 allowed; shorten it"
 
 
+def test_a_huge_name_is_kept_with_its_rejections_cut_as_their_values_are(onboard, db, batch):
+    sent = batch(customer("A" * 5_000_000), customer("Bravo"))
+    assert run_import(onboard, sent).exit_code == 0
+    kept = query(db, "SELECT rule, length(name), length(value) FROM rejections ORDER BY rule")
+    assert [rule for rule, _, _ in kept] == ["cell_too_long", "name_too_long"]
+    assert all(name < 33_000 and value < 33_000 for _, name, value in kept)
+
+
 def test_a_cut_cell_stays_rejected_on_retry_and_a_workbook_export_says_why_it_cannot(
     onboard, db, batch, tmp_path
 ):
