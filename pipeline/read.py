@@ -395,8 +395,32 @@ def _legacy(data: Path | bytes, source: str, temporary) -> tuple[Path | bytes, s
     """A file that is not UTF-8 as a legacy single-byte one, transcoded, and its encoding:
     Windows-1252 when every byte is defined there (what Windows desktops write), else Latin-1."""
     raw = data if isinstance(data, bytes) else data.read_bytes()  # read once for both
+    _refuse_broken_utf8(raw, source)
     encoding = "windows-1252" if _decodes(raw, "windows-1252") else "latin-1"
     return _transcode(raw, encoding, source, temporary), encoding
+
+
+# A character of two to four bytes as UTF-8 writes it: in a Windows-1252 or Latin-1 file these
+# pairs are mojibake ("Ã©"), so a file holding them is UTF-8 text
+_UTF8_SEQUENCE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|[\xe0-\xef][\x80-\xbf]{2}|[\xf0-\xf4][\x80-\xbf]{3}"
+)
+
+
+def _refuse_broken_utf8(raw: bytes, source: str) -> None:
+    """Refuse UTF-8 text with a byte that is not UTF-8: read as Windows-1252, each of its
+    other accented letters would be stored as two wrong ones ("Café" as "CafÃ©")."""
+    if not _UTF8_SEQUENCE.search(raw):
+        return
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        raise FileRefused(
+            source,
+            f"the file is UTF-8 text but for byte 0x{raw[e.start]:02x} on line {line}; correct "
+            "that character (or pass --encoding if the file is not UTF-8)",
+        ) from None
 
 
 def _utf8(data: Path | bytes) -> bool:

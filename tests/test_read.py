@@ -483,6 +483,24 @@ def test_a_streamed_file_that_is_not_utf8_is_refused_with_what_to_do(
     assert query(db, "SELECT count(*) FROM customers") == [(0,)]
 
 
+def test_utf8_text_with_one_bad_byte_is_refused_not_read_as_windows_1252(
+    tmp_path, db, onboard, reference_path
+):
+    path = tmp_path / "b.csv"
+    text = rows(",", "Caf\u00e9 Z\u00fcrich", "Beta \x00uro").encode("utf-8")
+    path.write_bytes(text.replace(b"\x00", b"\xff"))  # one byte no UTF-8 text holds
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f"onboard: error: {path}: the file is UTF-8 text but for byte 0xff on line 3; correct "
+        "that character (or pass --encoding if the file is not UTF-8)\n"
+    )
+    assert query(db, "SELECT count(*) FROM customers") == [(0,)]
+    forced = onboard("import", str(path), "--encoding", "windows-1252")
+    assert forced.exit_code == 0  # as the operator says
+    assert query(db, "SELECT name FROM customers ORDER BY 1")[0] == ("Beta \u00ffuro",)
+
+
 def test_old_mac_line_ends_read_as_lines(tmp_path, db, run_import):
     path = write(tmp_path / "b.csv", rows(",", "Ann Co", "Bob Co").replace("\r\n", "\r"))
     result, summary = run_import(path)
