@@ -175,20 +175,26 @@ def _flexible_date(text: str, day_first: bool) -> date | None:
     """A date in any common layout (python-dateutil) with the day-month order given, or None.
 
     A date with a part missing (`March 2026`) is None, not completed from today; so are dates
-    written year first (polars reads those as year-month-day, see `_date`) and numbers whose
-    year is neither four digits nor two digits last (`1/2/3`: which is the year?).
+    written year first (polars reads those as year-month-day, see `_date`), digits alone
+    (`20261105`, `46000`), numbers whose year is neither four digits nor two digits last
+    (`1/2/3`: which is the year?) and numbers that only read in the other order (`13/11/2026`
+    with `mdy`: dateutil would swap them).
     """
     text = text.strip()
-    if not text or re.match(r"\d{4}[-/.]\d", text):
+    if not text or text.isdigit() or re.match(r"\d{4}\D", text):
         return None
-    numbers = re.fullmatch(r"\d+[-/. ]+\d+[-/. ]+(\d+)", text)
-    if numbers and len(numbers[1]) not in (2, 4):
+    numbers = re.fullmatch(r"(\d+)[-/. ]+(\d+)[-/. ]+(\d+)", text)
+    if numbers and len(numbers[3]) not in (2, 4):
         return None
     try:
         one = dateutil.parser.parse(text, dayfirst=day_first, default=datetime(2001, 1, 1))
         two = dateutil.parser.parse(text, dayfirst=day_first, default=datetime(2002, 2, 2))
     except (ValueError, OverflowError):
         return None
+    if numbers:  # the order given, never swapped where it cannot hold (13/11 with mdy)
+        day, month = (numbers[1], numbers[2]) if day_first else (numbers[2], numbers[1])
+        if (one.day, one.month) != (int(day), int(month)):
+            return None
     return one.date() if one.date() == two.date() else None
 
 

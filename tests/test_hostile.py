@@ -495,10 +495,27 @@ def test_name_keys_match_python_on_the_unicode_rules():
         ("2026-01-05T10:61", None),
         ("2026/13/05", None),
         ("2026-02-30", None),
+        ("2026 11 05", None),  # year first with spaces: never day and month swapped
+        ("20261105", None),  # digits alone
+        ("11/26/2026", None),  # only month first: the order given does not hold
+        ("26 Nov 2026", "2026-11-26"),
     ],
 )
 def test_dmy_dates_written_year_first_are_year_month_day(onboard, db, batch, written, stored):
     result = run_import(onboard, batch(customer("Acme", created=written)), "--date-format", "dmy")
+    assert result.exit_code == 0, result.output
+    if stored is None:
+        assert query(db, "SELECT rule, value FROM rejections") == [("created_on_invalid", written)]
+    else:
+        assert query(db, "SELECT created_on::VARCHAR FROM customers") == [(stored,)]
+
+
+@pytest.mark.parametrize(
+    ("written", "stored"),
+    [("11/26/2026", "2026-11-26"), ("01/05/2026", "2026-01-05"), ("13/11/2026", None)],
+)
+def test_mdy_dates_are_month_first_never_swapped(onboard, db, batch, written, stored):
+    result = run_import(onboard, batch(customer("Acme", created=written)), "--date-format", "mdy")
     assert result.exit_code == 0, result.output
     if stored is None:
         assert query(db, "SELECT rule, value FROM rejections") == [("created_on_invalid", written)]
