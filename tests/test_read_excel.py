@@ -384,6 +384,48 @@ def test_a_part_that_fails_its_checksum_is_refused(batch_xlsx, tmp_path):
         read_workbook(batch_xlsx, None, IS_HEADER)
 
 
+def formulas(ws, formats) -> None:
+    """A header and one row whose credit limit is a formula, and a text formula giving ""."""
+    ws.write_row(0, 0, [*REQUIRED, "credit_limit", "note"])
+    ws.write_row(1, 0, ["Acme", "postpaid", "business", "monthly", "UTC", "credit", "EUR"])
+    ws.write_formula(1, 7, "=100*2", None, 200)
+    ws.write_formula(1, 8, '=""', None, "")  # a text formula whose value is the empty text
+
+
+def test_formulas_saved_without_their_values_are_refused_not_read_as_empty(tmp_path):
+    saved = workbook(tmp_path / "saved.xlsx", {"Customers": formulas})
+
+    def as_excel_saves(xml):  # a text formula's cell is typed t="str"
+        return xml.replace(b'<c r="I2">', b'<c r="I2" t="str">')
+
+    rewrite(saved, "xl/worksheets/sheet1.xml", as_excel_saves)
+    frame = read_workbook(saved, None, IS_HEADER).frame
+    assert (frame["credit_limit"][0], frame["note"][0]) == ("200", "")  # computed, and ""
+
+    def uncomputed(xml):  # as a program that does not calculate formulas saves them
+        return re.sub(rb"(<f>[^<]*</f>)<v>[^<]*</v>", rb"\1", xml)
+
+    rewrite(saved, "xl/worksheets/sheet1.xml", uncomputed)
+    message = (
+        r"saved\.xlsx: the workbook's formulas have no computed values \(it was saved by a "
+        r"program that does not calculate them\); open it in Excel or LibreOffice and save it "
+        r"again$"
+    )
+    with pytest.raises(FileRefused, match=message):
+        read_workbook(saved, None, IS_HEADER)
+
+
+def test_opendocument_error_cells_are_refused_not_read_as_empty(tmp_path):
+    def with_error(xml):  # LibreOffice writes an error cell as empty text with this mark
+        return xml.replace(
+            b'office:value-type="', b'calcext:value-type="error" office:value-type="', 1
+        )
+
+    path = rewrite(Path(shutil.copy(CORPUS / "date.ods", tmp_path)), "content.xml", with_error)
+    with pytest.raises(FileRefused, match=r"the workbook holds error cells \(#DIV/0!, #N/A"):
+        read_workbook(path, None, ANY_ROW)
+
+
 @pytest.mark.parametrize(
     ("name", "part"), [("date.ods", "content.xml"), ("issues.xlsb", "xl/worksheets/sheet1.bin")]
 )
