@@ -138,7 +138,7 @@ def _open(path: Path) -> _Book:
                 _check_parts(archive)
                 size = sum(part.file_size for part in archive.infolist())
                 date_1904 = _date_1904(archive)
-        if path.suffix.lower() in WORKBOOK_EXTENSIONS:
+        if _format_of(path) == path.suffix.lower().replace(".xlsm", ".xlsx"):
             return _Book(fastexcel.read_excel(str(path)), size, date_1904)
         data = path.read_bytes()  # a workbook under another name: calamine sniffs the content
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k" in data:
@@ -148,6 +148,21 @@ def _open(path: Path) -> _Book:
         raise
     except BaseException as e:
         raise _Refusal(_problem(e)) from None
+
+
+def _format_of(path: Path) -> str | None:
+    """The extension the workbook's content has (.xlsm as .xlsx), whatever its name says;
+    None when the content is none of them."""
+    with path.open("rb") as f:
+        start = f.read(8)
+    if start == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # an OLE file: .xls (or encrypted)
+        return ".xls"
+    if not zipfile.is_zipfile(path):
+        return None
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+    parts = {"xl/workbook.xml": ".xlsx", "xl/workbook.bin": ".xlsb", "content.xml": ".ods"}
+    return next((kind for part, kind in parts.items() if part in names), None)
 
 
 def _check_parts(archive: zipfile.ZipFile) -> None:

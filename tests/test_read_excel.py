@@ -271,10 +271,17 @@ def test_times_and_durations_read_as_a_clock(tmp_path, saved_by):
     assert row == ("Acme", "09:30:00", "255:10:10", "1904-01-05 06:00:00", None, 2)
 
 
-def test_a_workbook_under_another_name_is_read(batch_xlsx, tmp_path):
-    renamed = tmp_path / "batch.csv"
+@pytest.mark.parametrize("suffix", [".csv", ".xls", ".ods", ".xlsb"])
+def test_a_workbook_under_another_name_is_read(batch_xlsx, tmp_path, suffix):
+    renamed = tmp_path / f"batch{suffix}"
     shutil.copy(batch_xlsx, renamed)
     assert read_workbook(renamed, None, IS_HEADER).frame.height == 3
+
+
+@pytest.mark.parametrize(("name", "suffix"), [("date.xls", ".xlsx"), ("date.ods", ".xlsx")])
+def test_other_workbooks_under_another_name_are_read(tmp_path, name, suffix):
+    renamed = Path(shutil.copy(CORPUS / name, tmp_path / f"renamed{suffix}"))
+    assert read_workbook(renamed, None, ANY_ROW).frame.height > 0
 
 
 def test_a_password_under_another_name_is_still_named(tmp_path):
