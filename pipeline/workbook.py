@@ -138,7 +138,8 @@ def _open(path: Path) -> _Book:
                 _check_parts(archive)
                 size = sum(part.file_size for part in archive.infolist())
                 date_1904 = _date_1904(archive)
-        if _format_of(path) == path.suffix.lower().replace(".xlsm", ".xlsx"):
+        named = {".xlsm": ".xlsx"}.get(path.suffix.lower(), path.suffix.lower())
+        if named in WORKBOOK_EXTENSIONS and _format_of(path) in (None, named):
             return _Book(fastexcel.read_excel(str(path)), size, date_1904)
         data = path.read_bytes()  # a workbook under another name: calamine sniffs the content
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k" in data:
