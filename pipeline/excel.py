@@ -99,8 +99,14 @@ def _sheet_index(source: str, names: list[str], sheet: str | int) -> int:
 
 def _first_sheet_with_header(reader, source, names, is_header) -> tuple[int, int]:
     tried, hidden, sparse, filled = [], [], [], 0
+    too_large: FileRefused | None = None  # the first sheet too large to load, said if no other
     for index, name in enumerate(names):
-        visible, first, head = reader.head(index, skip_hidden=True)
+        try:
+            visible, first, head = reader.head(index, skip_hidden=True)
+        except _OutOfMemory as e:  # stray cells far away: passed over, in a new reader
+            reader.restart()
+            too_large = too_large or FileRefused(source, f"sheet {name!r}: {e.reason}")
+            visible = SPARSE
         if visible == SPARSE:
             sparse.append(name)
             continue
@@ -112,6 +118,8 @@ def _first_sheet_with_header(reader, source, names, is_header) -> tuple[int, int
             return index, header
         tried.append(name)
         filled += head.height > 0
+    if too_large and not filled:
+        raise too_large
     if not filled and not hidden and not sparse:
         raise FileRefused(
             source, "the workbook is empty: no sheet holds any cell; nothing to import"
@@ -148,18 +156,30 @@ def _header_row(first: int, head: pl.DataFrame, is_header) -> int | None:
     return None
 
 
+class _OutOfMemory(FileRefused):
+    """The reader died for want of memory, loading one sheet."""
+
+
 class _Reader:
     """The parent's side of the child process that reads one workbook."""
 
     def __init__(self, path: Path, source: str):
-        self.source = source
+        self.path, self.source = path, source
         self.deadline = time.monotonic() + TIME_LIMIT
+        self._start()
+
+    def restart(self) -> None:
+        """A new child, after one died (its sheets can still be read, but the one it died on)."""
+        self.close()
+        self._start()
+
+    def _start(self) -> None:
         self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 (closed in close())
         package_root = str(Path(__file__).resolve().parents[1])
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
         self.proc = subprocess.Popen(
-            [sys.executable, "-P", "-m", "pipeline.workbook", str(path), str(MEMORY_LIMIT)],
+            [sys.executable, "-P", "-m", "pipeline.workbook", str(self.path), str(MEMORY_LIMIT)],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=self.stderr,
@@ -233,7 +253,7 @@ class _Reader:
         self.stderr.seek(0)
         lines = self.stderr.read(64 * 1024).decode("utf-8", "replace").strip().splitlines()
         if any("memory allocation" in line for line in lines):
-            return FileRefused(
+            return _OutOfMemory(
                 self.source,
                 "reading the workbook needs more memory than allowed; "
                 "delete stray cells far below or right of the table, or save the sheet as CSV",

@@ -303,7 +303,7 @@ def stray(path: Path, row: int, column: int) -> Path:
 
 
 TOO_MUCH_MEMORY = (
-    r"reading the workbook needs more memory than allowed; "
+    r"sheet 'Sheet1': reading the workbook needs more memory than allowed; "
     r"delete stray cells far below or right of the table, or save the sheet as CSV$"
 )
 
@@ -351,6 +351,20 @@ def test_a_nearly_empty_sheet_named_is_refused_and_one_in_front_is_passed_over(t
         r"stray cells",
     ):
         read_workbook(path, "Notes", IS_HEADER)
+
+
+def test_a_sheet_too_large_to_load_in_front_is_passed_over(tmp_path):
+    path = tmp_path / "two.xlsx"
+    wb = xlsxwriter.Workbook(str(path))
+    wb.add_worksheet("Junk").write(1_048_575, 16_383, "x")  # XFD1048576
+    table = wb.add_worksheet("Customers")
+    table.write_row(0, 0, list(REQUIRED))
+    table.write_row(1, 0, ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "prepaid", "EUR"])
+    wb.close()
+
+    read = read_workbook(path, None, IS_HEADER)
+    assert read.frame["name"].to_list() == ["Acme"]
+    assert read.notes == ("sheet 'Customers' (2 of 2), header on row 1",)
 
 
 def test_a_stray_far_cell_takes_little_memory(tmp_path):
