@@ -132,7 +132,8 @@ def records(grid, names: list[str], header_fields: int):
     names_in_grid = grid.collect_schema().names()
     columns = [c for c in names_in_grid if c not in (POSITION, MORE)]
     cells, beyond = columns[:header_fields], columns[header_fields:]
-    extra = pl.concat_str([pl.col(c) for c in beyond], separator=" | ", ignore_nulls=True)
+    filled = [pl.when(~blank_cell(pl.col(c))).then(pl.col(c)) for c in beyond]  # blank: none
+    extra = pl.concat_str(filled, separator=" | ", ignore_nulls=True)
     extra = pl.when(extra != "").then(extra) if beyond else pl.lit(None, pl.String)
     if MORE in names_in_grid:  # the row had text beyond the cells read: said, not dropped
         more = pl.concat_str([extra, pl.lit("…")], separator=" | ", ignore_nulls=True)

@@ -58,7 +58,10 @@ _SNIFF = 64 * 1024
 _SPACES = b" \t\r\n"  # with the delimiter, what a blank line holds
 # blank lines above the header row (the delimiter still unknown: any of them)
 _LEADING_BLANK_LINES = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r,;|]*\n)*")
-_NUL = "the file holds NUL bytes: it is binary, not a CSV file"
+_NUL = (
+    "the file holds NUL bytes: it is binary, not a CSV file (or UTF-16 or UTF-32 text without "
+    "its byte order mark: pass --encoding utf-16-le, utf-16-be or utf-32)"
+)
 _NOT_UTF8 = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
 _ZIP, _OLE2, _GZIP = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x1f\x8b"
 
@@ -158,8 +161,10 @@ def _read_text(
 ) -> ReadResult:
     """A text file (`data`, whose first bytes are `head`) as records; a large file in another
     encoding than UTF-8 is transcoded into a temporary file, entered in `temporary`."""
+    # UTF-32's byte order marks first: little-endian's begins as UTF-16's does
+    utf32 = head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE))
     utf16 = head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE))
-    encoding = options.encoding or ("utf-16" if utf16 else "utf-8")
+    encoding = options.encoding or ("utf-32" if utf32 else "utf-16" if utf16 else "utf-8")
     if codecs.lookup(encoding).name != "utf-8":
         data = _transcode(data, encoding, source, temporary)
         head = _head(data)
