@@ -58,6 +58,7 @@ _SNIFF = 64 * 1024
 _SPACES = b" \t\r\n"  # with the delimiter, what a blank line holds
 # blank lines above the header row (the delimiter still unknown: any of them)
 _LEADING_BLANK_LINES = re.compile(rb"(?:\xef\xbb\xbf)?(?:[ \t\r,;|]*\n)*")
+_SEP_LINE = re.compile(rb"sep=([,;\t|])[ \t\r]*\n", re.IGNORECASE)
 _NUL = (
     "the file holds NUL bytes: it is binary, not a CSV file (or UTF-16 or UTF-32 text without "
     "its byte order mark: pass --encoding utf-16-le, utf-16-be or utf-32)"
@@ -175,6 +176,10 @@ def _read_text(
         head = head.replace(b"\r", b"\n")
     blank_lines = _LEADING_BLANK_LINES.match(head)  # always: it matches the empty start
     start = blank_lines.end() if blank_lines else 0  # the header row: the first line not blank
+    hint = _SEP_LINE.match(head, start)  # Excel's `sep=;` line above the header
+    if hint:
+        blank_lines = _LEADING_BLANK_LINES.match(head, hint.end())
+        start = blank_lines.end() if blank_lines else hint.end()
     if not head[start:].strip():
         if _size(data) > len(head):
             raise FileRefused(source, "the first 64 KiB hold only blank lines, no header row")
@@ -185,7 +190,7 @@ def _read_text(
             raise FileRefused(source, "no line break in the first MiB: not a CSV file")
     text = head[start:].decode("utf-8", errors="replace").removeprefix("\ufeff")
     try:
-        delimiter = options.delimiter or _detect_delimiter(text)
+        delimiter = options.delimiter or (hint and hint[1].decode()) or _detect_delimiter(text)
         first = next(csv.reader(io.StringIO(text), delimiter=delimiter), [])
     except csv.Error:  # a carriage return alone inside the header row
         raise FileRefused(source, "the header row holds a stray line break") from None

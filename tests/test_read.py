@@ -543,6 +543,18 @@ def test_blank_fields_beyond_the_header_are_no_error(tmp_path, db, run_import, r
     ]
 
 
+def test_excels_sep_line_gives_the_delimiter(tmp_path, db, run_import, read_as):
+    """`sep=;` above the header, as Excel writes it to say how the file splits."""
+    text = "sep=;\r\n" + rows(";", "Ann Co", limit="1500,5")
+    result, summary = run_import(write(tmp_path / "b.csv", text))
+    assert summary["rows_accepted"] == 1, result.output
+    assert "delimiter ';'" in summary["notes"]
+    # the sep line is a line of the file: the header is on line 2, its first record row 3
+    assert query(db, "SELECT name, credit_limit::VARCHAR, source_row FROM customers") == [
+        ("Ann Co", "1500.5000", 3)
+    ]
+
+
 def test_an_unnamed_column_with_values_is_named_in_a_warning(tmp_path, run_import, read_as):
     row = ROW.format(name="Ann Co", d=",", limit="1")
     text = f"{HEADER},\r\n{row},note\r\n"
