@@ -550,7 +550,16 @@ def _scan_refusal(source: str, error: Exception) -> FileRefused:
 
 
 def _problem(error: Exception) -> str:
-    return "cannot read the file as CSV: " + str(error).strip().splitlines()[0]
+    first = (str(error).strip() or type(error).__name__).splitlines()[0]
+    if "malformed" in first or "could not parse" in first:  # polars' words for a stray quote
+        found = re.search(r"could not parse `([^`]{1,40})", first)
+        near = f" (near {found[1]!r})" if found else ""
+        return (
+            f'a quote (") inside a field that is not quoted as a whole, or a quoted field never '
+            f'closed{near}; quote the whole field and double the quotes in it ("12"" Pizza"), '
+            "or remove the quote"
+        )
+    return "cannot read the file as CSV: " + first
 
 
 def _mark_longer(grid, data, source: str, delimiter: str, width: int, skip: int) -> pl.DataFrame:

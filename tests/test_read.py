@@ -543,6 +543,27 @@ def test_blank_fields_beyond_the_header_are_no_error(tmp_path, db, run_import, r
     ]
 
 
+@pytest.mark.parametrize(
+    ("record", "near"),
+    [
+        ('Tonys 12" Pizza', ""),  # a quote inside a field not quoted as a whole
+        ('"Zeta" ', " (near '\"Zeta\" ')"),  # text after the closing quote
+    ],
+)
+def test_a_stray_quote_refuses_the_file_saying_what_to_do(
+    tmp_path, onboard, reference_path, record, near
+):
+    first, stray = (ROW.format(name=n, d=",", limit="1") for n in ("Ann", record))
+    path = write(tmp_path / "b.csv", f"{HEADER}\r\n{first}\r\n{stray}\r\n")
+    result = onboard("import", str(path), "--reference", str(reference_path))
+    assert result.exit_code == 2
+    assert result.stderr == (
+        f'onboard: error: {path}: a quote (") inside a field that is not quoted as a whole, or a '
+        f"quoted field never closed{near}; quote the whole field and double the quotes in it "
+        '("12"" Pizza"), or remove the quote\n'
+    )
+
+
 def test_excels_sep_line_gives_the_delimiter(tmp_path, db, run_import, read_as):
     """`sep=;` above the header, as Excel writes it to say how the file splits."""
     text = "sep=;\r\n" + rows(";", "Ann Co", limit="1500,5")
