@@ -417,10 +417,17 @@ _UTF8_SEQUENCE = re.compile(
 )
 
 
+_NON_ASCII = bytes(range(0x80, 0x100))
+
+
 def _refuse_broken_utf8(raw: bytes, source: str) -> None:
     """Refuse UTF-8 text with a byte that is not UTF-8: read as Windows-1252, each of its
-    other accented letters would be stored as two wrong ones ("Café" as "CafÃ©")."""
-    if not _UTF8_SEQUENCE.search(raw):
+    other accented letters would be stored as two wrong ones ("Café" as "CafÃ©"). Text that is
+    mostly bytes outside such sequences is single-byte text where a pair reads as UTF-8 by
+    chance (Windows-1252 "É»" is the bytes of "ɻ")."""
+    in_sequences = len(raw) - len(_UTF8_SEQUENCE.sub(b"", raw))
+    outside = len(raw) - len(raw.translate(None, _NON_ASCII)) - in_sequences
+    if in_sequences <= outside:
         return
     try:
         raw.decode("utf-8")

@@ -504,6 +504,17 @@ def test_utf8_text_with_one_bad_byte_is_refused_not_read_as_windows_1252(
     assert query(db, "SELECT name FROM customers ORDER BY 1")[0] == ("Beta \u00ffuro",)
 
 
+def test_windows_1252_text_with_a_pair_that_reads_as_utf8_is_still_windows_1252(
+    tmp_path, db, run_import
+):
+    # «ÉTÉ» holds the bytes C9 BB, which UTF-8 reads as one letter: the rest of the file is not
+    path = write(tmp_path / "b.csv", rows(",", "«ÉTÉ» Café", "Señora Peña"), "windows-1252")
+    result, summary = run_import(path)
+    assert "encoding windows-1252" in summary["notes"], result.output
+    names = query(db, "SELECT name FROM customers ORDER BY name")
+    assert names == [("Señora Peña",), ("«ÉTÉ» Café",)]
+
+
 def test_old_mac_line_ends_read_as_lines(tmp_path, db, run_import):
     path = write(tmp_path / "b.csv", rows(",", "Ann Co", "Bob Co").replace("\r\n", "\r"))
     result, summary = run_import(path)
