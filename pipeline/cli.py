@@ -508,7 +508,7 @@ def reference_show(db, reseller, version):
         versions = "version 1 only" if current.version == 1 else f"versions 1 to {current.version}"
         raise UsageError(f"--version {version}: reseller {reseller!r} has reference {versions}")
     click.echo(render.reference_header(stored))
-    click.echo(stored.content.rstrip("\n"))
+    click.echo(render.printable_text(stored.content.rstrip("\n")))
 
 
 @cli.command("resellers")

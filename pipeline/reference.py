@@ -6,9 +6,11 @@ the line to fix, before any batch is judged against it.
 
 import bisect
 import datetime as dt
+import functools
 import math
 import re
 import tomllib
+import warnings
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +19,7 @@ from typing import NoReturn
 import polars as pl
 
 from pipeline.errors import ReferenceFileError
+from pipeline.names import clean_names, name_keys
 from pipeline.parse import Conventions, field_values
 from schemas.reference import (
     DEFAULT_RESELLER,
@@ -28,6 +31,7 @@ from schemas.reference import (
 )
 from schemas.vocabulary import (
     CONTROL_CHARACTERS,
+    MAX_CELL,
     STANDARD,
     header_key,
     is_reserved,
@@ -69,10 +73,18 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
         ) from None
 
     def fail(
-        message: str, needle: re.Pattern | None = None, occurrence: int = 1, start: int = 1
+        message: str,
+        needle: re.Pattern | None = None,
+        occurrence: int = 1,
+        start: int = 1,
+        near: re.Pattern | None = None,
     ) -> NoReturn:
+        """Refuse, at the line of `needle` (else of `near`: a value written with escapes is
+        not found as it reads)."""
         line = _line_of(text, needle, occurrence, start) if needle else None
-        where = f"{source}:{line}" if line else source
+        if line is None and near:
+            line = _line_of(text, near, 1, start)
+        where = f"{source}:{line}" if line else (f"{source}:{start}" if near else source)
         raise ReferenceFileError(f"{where}: {message}")
 
     for key in sorted(data.keys() - _KEYS):
@@ -103,8 +115,21 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
     for model in data["business_models"]:
         if not isinstance(model, str) or not model.strip():
             fail("business models must be non-empty strings", _key("business_models"))
-        if model.strip().casefold() in models:
-            fail(f"business model {model!r} is listed twice", _quoted(model), 2, start)
+    alike: dict[str | None, str] = {}  # by key: names a clerk cannot tell apart
+    near = _key("business_models")
+    labels = _labels(data["business_models"])
+    for model, (label, problem) in zip(data["business_models"], labels, strict=True):
+        if problem:
+            fail(f"business model {model!r} {problem}", _quoted(model), 1, start, near)
+        if label in alike:
+            fail(
+                f"business model {model!r} is listed twice (as {alike[label]!r})",
+                _quoted(model),
+                1 + (model.casefold() == alike[label].casefold()),  # _quoted ignores case
+                start,
+                near,
+            )
+        alike[label] = model
         models[model.strip().casefold()] = model.strip()
 
     classes = data.get("customer_classes")
@@ -124,19 +149,34 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
     class_starts: list[int | None] = [*found]
     if len(found) != len(classes):
         class_starts = [None] * len(classes)
-    seen: set[str] = set()  # class names, casefolded
+    seen: set[str | None] = set()  # class names, by key
     known: dict[str, tuple[CustomField, str]] = {}  # each custom field, as first met
     parsed = []
-    for n, (entry, class_start) in enumerate(zip(classes, class_starts, strict=True)):
-        name = entry.get("name")
-        if not isinstance(name, str) or not name.strip():
+    for n, entry in enumerate(classes):
+        if not isinstance(entry.get("name"), str) or not entry["name"].strip():
             fail("every customer class needs a name", _CLASS_HEADER, n + 1)
+    labels = _labels([entry["name"] for entry in classes])
+    for n, (entry, class_start) in enumerate(zip(classes, class_starts, strict=True)):
+        name, (label, problem) = entry["name"], labels[n]
         for key in sorted(entry.keys() - _CLASS_KEYS):
             fail(f"customer class {name!r}: unknown key {key!r}", _key(key), 1, class_start or 1)
-        if name.strip().casefold() in seen:
-            again = (_quoted(name), 1, class_start) if class_start else (_quoted(name), 2)
-            fail(f"customer class {name!r} is named twice", *again)
-        seen.add(name.strip().casefold())
+        if problem:
+            fail(
+                f"customer class {name!r} {problem}",
+                _quoted(name),
+                1,
+                class_start or 1,
+                _key("name"),
+            )
+        if label in seen:  # its own table's line when known, else the second spelling's
+            fail(
+                f"customer class {name!r} is named twice (or like another class)",
+                _quoted(name),
+                1 if class_start else 2,
+                class_start or 1,
+                _key("name"),
+            )
+        seen.add(label)
         end = found[n + 1] if class_start and n + 1 < len(classes) else len(lines) + 1
         headers = (
             field_starts[
@@ -233,9 +273,10 @@ def _custom_fields(
                 1,
                 start,
             )
-        if name in (f.name for f in fields):
+        if header_key(name) in (header_key(f.name) for f in fields):
             fail(
-                f"customer class {class_name!r}: custom field {name!r} twice",
+                f"customer class {class_name!r}: custom field {name!r} twice (columns are "
+                "matched ignoring case and underscores)",
                 _key("name"),
                 1,
                 start,
@@ -285,13 +326,16 @@ def _typed(
     if kind == "list":
         if not isinstance(values, list) or not values:
             refuse("a list field needs values = [...], the values it allows", "values")
-        seen: set[str] = set()
         for value in values:
             if not isinstance(value, str) or not value.strip():
                 refuse("values must be non-empty strings", "values")
-            if value.strip().lower() in seen:
-                refuse(f"value {value!r} is listed twice", "values")
-            seen.add(value.strip().lower())
+        seen: set[str | None] = set()
+        for value, (key, problem) in zip(values, _labels(values), strict=True):
+            if problem:
+                refuse(f"value {value!r} {problem}", "values")
+            if key in seen:
+                refuse(f"value {value!r} is listed twice (or like another value)", "values")
+            seen.add(key)
         values = tuple(v.strip() for v in values)
     personal = field.get("personal", False)
     if not isinstance(personal, bool):
@@ -332,6 +376,8 @@ def _default(kind: str, given, values: tuple[str, ...], pattern: str | None):
     if kind == "text":
         if re.search(CONTROL_CHARACTERS, text):
             return None, "holds a control character"
+        if len(text) > MAX_CELL:
+            return None, f"is longer than a cell holds ({MAX_CELL:,} characters)"
         if pattern and not pl.select(pl.lit(text).str.contains(whole_value(pattern))).item():
             return None, f"does not match the field's pattern {pattern!r}"
     elif canonical is None:
@@ -356,7 +402,15 @@ def _same_everywhere(
 ) -> None:
     """A field has one type (and list of values), and is personal or not, in every class that
     has it: it is checked, stored and shown by field, not by class. `written`: its table."""
-    first, first_class = known.setdefault(typed.name, (typed, class_name))
+    first, first_class = known.setdefault(header_key(typed.name), (typed, class_name))
+    if first.name != typed.name:
+        fail(
+            f"custom field {typed.name!r} is {first.name!r} in customer class {first_class!r}: "
+            "the same column (matched ignoring case and underscores); spell it one way",
+            _key("name"),
+            1,
+            start,
+        )
     for what in ("type", "values", "personal"):
         if getattr(first, what) != getattr(typed, what):
             fail(
@@ -373,13 +427,42 @@ def _is_iso4217(code: str) -> bool:
     return minor_units(code) is not None
 
 
+def _labels(texts: list[str]) -> list[tuple[str | None, str | None]]:
+    """For names a clerk picks from a list (business models, classes, a list field's values):
+    each one's key, equal for names that look the same (as customer names compare), and why it
+    cannot be one, if so: too long for a cell, a control character, an invisible one."""
+    given = pl.Series(texts, dtype=pl.String)
+    cleaned = clean_names(given)
+    hidden = (cleaned != given.str.strip_chars().str.normalize("NFC")).fill_null(True)
+    found = []
+    for text, key, invisible in zip(texts, name_keys(cleaned), hidden, strict=True):
+        problem = None
+        if len(text) > MAX_CELL:
+            problem = f"is longer than a cell holds ({MAX_CELL:,} characters)"
+        elif re.search(CONTROL_CHARACTERS, text):
+            problem = "holds a tab, line break, escape, bidi override or other control character"
+        elif invisible:
+            problem = "holds invisible characters (a zero-width space, a soft hyphen...)"
+        found.append((key, problem))
+    return found
+
+
 def _pattern_problem(pattern) -> str | None:
-    """Why a pattern cannot be used, or None. It must work for Python and for polars, exactly as
-    the import applies it (`whole_value`)."""
+    """Why a pattern cannot be used, or None. It must work for Python and for polars, on its
+    own (so that wrapping it cannot change its meaning: `[0-9]{3})|(.*` is not one pattern) and
+    exactly as the import applies it (`whole_value`)."""
     if not isinstance(pattern, str) or not pattern:
         return "must be a non-empty string"
+    return _regex_problem(pattern)
+
+
+@functools.cache  # a reference often gives many fields the same pattern
+def _regex_problem(pattern: str) -> str | None:
     try:
-        re.compile(whole_value(pattern))
+        with warnings.catch_warnings():  # Python's FutureWarnings of sets it may read otherwise
+            warnings.simplefilter("ignore")
+            re.compile(pattern)
+        pl.select(pl.lit("").str.contains(pattern))
         pl.select(pl.lit("").str.contains(whole_value(pattern)))
     except re.error as e:
         return str(e)

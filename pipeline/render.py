@@ -23,6 +23,13 @@ def printable(text: str) -> str:
     return _UNPRINTABLE.sub(_escape, text)
 
 
+def printable_text(text: str) -> str:
+    """A text of several lines (a stored reference) made printable as `printable` does, its
+    line breaks (CRLF as LF) and tabs kept."""
+    text = text.replace("\r\n", "\n")
+    return _UNPRINTABLE.sub(lambda c: c[0] if c[0] in "\n\t" else _escape(c), text)
+
+
 def _escape(found: re.Match) -> str:
     code = ord(found[0])
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"

@@ -88,3 +88,21 @@ def test_a_wrong_reference_is_refused_with_its_line_and_nothing_stored(onboard, 
         f"onboard: error: {wrong}:1: currency 'USX' is not an ISO 4217 code with minor units"
     )
     assert not db.exists() or query(db, "SELECT count(*) FROM reference") == [(0,)]
+
+
+def test_show_escapes_what_would_drive_a_terminal_and_a_pattern_loads_without_noise(
+    onboard, db, tmp_path
+):
+    path = tmp_path / "odd.toml"
+    path.write_text(
+        '# see \u202eevil\ncurrencies = ["EUR"]\nbusiness_models = ["Cable"]\n\n'
+        '[[customer_classes]]\nname = "Home"\n[[customer_classes.custom_fields]]\n'
+        'name = "code"\npattern = "[[:digit:]]+"\n',
+        encoding="utf-8",
+    )
+    loaded = onboard("reference", "load", str(path))
+    assert loaded.exit_code == 0 and loaded.stderr == ""  # no warning of Python's re
+    shown = onboard("reference", "show").stdout
+    assert "\u202e" not in shown  # TOML allows no other control character, but a tab
+    assert "# see \\u202eevil\n" in shown
+    assert 'pattern = "[[:digit:]]+"\n' in shown

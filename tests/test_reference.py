@@ -456,6 +456,72 @@ BAD = [
         18,
         "customer class 'Business': custom field 'tax_id' twice",
     ),
+    (
+        "field twice in a class, spelled otherwise: one column",
+        lines(TWO, l18='name = "TaxId"'),
+        18,
+        "customer class 'Business': custom field 'TaxId' twice (columns are matched ignoring",
+    ),
+    (
+        "a field spelled otherwise in another class: one column",
+        lines(TWO, l14='name = "EMAIL"'),
+        14,
+        "custom field 'EMAIL' is 'email' in customer class 'Retail': the same column",
+    ),
+    (
+        "pattern that escapes the whole-value anchors once wrapped",
+        lines(TWO, l16='pattern = "[0-9]{3})|(.*"'),
+        16,
+        "custom field 'tax_id': bad pattern '[0-9]{3})|(.*': ",
+    ),
+    (
+        "business model with a line break",
+        lines(TWO, l2='business_models = ["Hosted IP PBX", "Internet\\naccess"]'),
+        2,
+        "business model 'Internet\\naccess' holds a tab, line break, escape, bidi override",
+    ),
+    (
+        "business model with a zero-width space",
+        lines(TWO, l2='business_models = ["Hosted IP PBX", "Inter\\u200bnet access"]'),
+        2,
+        "business model 'Inter\\u200bnet access' holds invisible characters",
+    ),
+    (
+        "business models that look the same",
+        lines(TWO, l2='business_models = ["Hosted IP PBX", "\\uff28osted IP PBX"]'),
+        2,
+        "business model '\uff28osted IP PBX' is listed twice (as 'Hosted IP PBX')",
+    ),
+    (
+        "class name with a bidi override",
+        lines(TWO, l5='name = "Retail\\u202e"'),
+        5,
+        "customer class 'Retail\\u202e' holds a tab, line break, escape, bidi override",
+    ),
+    (
+        "class name longer than a cell",
+        lines(TWO, l5=f'name = "{"R" * 40_000}"'),
+        5,
+        f"customer class '{'R' * 40_000}' is longer than a cell holds (32,767 characters)",
+    ),
+    (
+        "classes that look the same",
+        lines(TWO, l12='name = "Re\\u200ctail"'),
+        12,
+        "customer class 'Re\\u200ctail' holds invisible characters",
+    ),
+    (
+        "list value with a tab",
+        lines(TWO, l16='type = "list"\nvalues = ["Ba\\tsic", "Pro"]'),
+        17,
+        "custom field 'tax_id': value 'Ba\\tsic' holds a tab, line break, escape, bidi",
+    ),
+    (
+        "list values that look the same",
+        lines(TWO, l16='type = "list"\nvalues = ["Straße", "STRASSE"]'),
+        17,
+        "custom field 'tax_id': value 'STRASSE' is listed twice (or like another value)",
+    ),
 ]
 
 
