@@ -4,7 +4,9 @@ stdout carries results (summaries, --json, tables); stderr carries warnings and 
 """
 
 import json
+import math
 import os
+import signal
 import sys
 from contextlib import closing
 from datetime import date, timedelta
@@ -81,9 +83,18 @@ class _Group(click.Group):
             raise
         except BrokenPipeError:
             raise  # the reader stopped early: main() ends quietly
+        except (KeyboardInterrupt, _Terminated) as e:
+            raise _stopped(e) from e
+        except duckdb_error() as e:
+            if ctx.params.get("debug"):
+                raise
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise _Failure(f"the database failed, nothing was changed: {first[:300]}") from e
         except Exception as e:
             if ctx.params.get("debug"):
                 raise
+            if isinstance(e, RuntimeError) and str(e) == "Query interrupted":  # Ctrl-C in DuckDB
+                raise _stopped(KeyboardInterrupt()) from e
             message = f"unexpected {type(e).__name__}: {e} (rerun with --debug for details)"
             raise _Failure(message) from e
 
@@ -151,9 +162,19 @@ def reseller_option(help: str):
     return click.option("--reseller", metavar="ID", help=help)
 
 
+class _Seconds(click.FloatRange):
+    """Seconds, 0 or more (`inf`: for ever); not NaN, which no wait would ever reach."""
+
+    def convert(self, value, param, ctx):
+        seconds = super().convert(value, param, ctx)
+        if math.isnan(seconds):
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return seconds
+
+
 lock_timeout_option = click.option(
     "--lock-timeout",
-    type=click.FloatRange(min=0),
+    type=_Seconds(min=0),
     default=600,
     show_default=True,
     metavar="SECONDS",
@@ -465,7 +486,8 @@ def reference():
 @reference.command("load")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
 @db_option
-def reference_load(file, db):
+@lock_timeout_option
+def reference_load(file, db, lock_timeout):
     """Check FILE and store it as its reseller's current reference.
 
     The reseller is the one FILE names (`reseller = "..."`), else `default`. Every version
@@ -475,7 +497,7 @@ def reference_load(file, db):
     from pipeline.reference import load_reference
 
     loaded = load_reference(file)
-    with closing(database.connect(db, notify=_note)) as con:
+    with closing(database.connect(db, lock_timeout=lock_timeout, notify=_note)) as con:
         version, new = store.save_reference(con, loaded.reseller, str(file), loaded.text)
     click.echo(render.reference_stored(loaded, file, db, version, new))
 
@@ -763,7 +785,43 @@ def _encoding(name: str | None) -> str | None:
     return canonical
 
 
+def duckdb_error() -> type[BaseException] | tuple[()]:
+    """DuckDB's base error, when DuckDB is loaded (`onboard --help` does not load it)."""
+    module = sys.modules.get("duckdb")
+    return module.Error if module else ()
+
+
+class _Terminated(BaseException):
+    """SIGTERM: a scheduler stops the job."""
+
+
+def _terminate(signum, frame) -> None:
+    raise _Terminated
+
+
+class _Stopped(_Failure):
+    """Ctrl-C (exit status 130, as a shell gives it)."""
+
+    exit_code = 130
+
+
+class _StoppedByTerm(_Failure):
+    """SIGTERM (exit status 143)."""
+
+    exit_code = 143
+
+
+def _stopped(reason: BaseException) -> _Failure:
+    """Ctrl-C or SIGTERM, said in one line. What was being written was rolled back, unless its
+    commit was done: the batches say which."""
+    said = "a batch or a change is stored whole or not at all: `onboard batches` shows which"
+    if isinstance(reason, _Terminated):
+        return _StoppedByTerm(f"terminated; {said}")
+    return _Stopped(f"interrupted; {said}")
+
+
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         cli(prog_name="onboard")
     except BrokenPipeError:

@@ -139,6 +139,8 @@ def connect(
     target = ":memory:" if path is None else str(path)
     if path is not None and Path(path).exists():
         _check_is_duckdb(Path(path))
+    elif path is not None and not Path(path).absolute().parent.is_dir():
+        raise UsageError(f"{target}: no such folder for the database; create it or pass --db")
     deadline = time.monotonic() + lock_timeout
     while True:
         try:
@@ -148,12 +150,13 @@ def connect(
             if "lock" not in str(e).lower():
                 raise OnboardError(f"{target}: cannot open the database: {_first_line(e)}") from e
             if time.monotonic() >= deadline:
+                more = "" if read_only else " or raise --lock-timeout"  # readers wait as set
                 raise OnboardError(
                     f"{target}: the database is in use by another process (waited "
-                    f"{lock_timeout:g} s); try again later or raise --lock-timeout"
+                    f"{lock_timeout:g} s); try again later{more}"
                 ) from e
             if notify:
-                notify(f"{target}: in use by another import; waiting up to {lock_timeout:g} s")
+                notify(f"{target}: in use by another process; waiting up to {lock_timeout:g} s")
                 notify = None
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         except duckdb.Error as e:

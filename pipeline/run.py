@@ -341,8 +341,9 @@ def _run(
     finally:
         background.close(raise_error=False)
         clock.add("write", background.seconds)
-        if writer:
-            writer.abort()
+        if writer:  # an error is on its way: one of the rollback's own is not told over it
+            with contextlib.suppress(duckdb.Error):
+                writer.abort()
     error = f"{result.source}: batch {result.batch_id} refused: {reason}" if reason else None
     return replace(result, status=status, exit_code=status.exit_code, error=error)
 

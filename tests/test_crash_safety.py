@@ -19,6 +19,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from helpers import query
+
 REPO = Path(__file__).resolve().parent.parent
 AS_OF = "2026-11-26"
 ROWS = 200_000  # an import of this many rows takes a second or two
@@ -232,7 +234,7 @@ def test_two_imports_at_once_take_turns_and_store_each_name_once(
     for process, note in zip(processes, notes, strict=True):
         out, _ = finish(process)
         assert process.returncode == 0, note.read_text()
-        assert f"{db}: in use by another import; waiting up to 600 s" in note.read_text()
+        assert f"{db}: in use by another process; waiting up to 600 s" in note.read_text()
         summaries.append(json.loads(out))
 
     first, second = sorted(summaries, key=lambda s: s["batch_id"])
@@ -292,7 +294,7 @@ def test_a_database_held_past_lock_timeout_exits_1_with_one_line(
         f"onboard: error: {db}: the database is in use by another process (waited 1 s); "
         "try again later or raise --lock-timeout"
     ]
-    assert f"onboard: note: {db}: in use by another import; waiting up to 1 s" in err
+    assert f"onboard: note: {db}: in use by another process; waiting up to 1 s" in err
     # nothing was written, and once the database is free the same import goes through
     result = onboard("import", str(path))
     assert result.exit_code == 0
@@ -344,3 +346,117 @@ def test_kill_9_during_a_revert_leaves_the_batch_whole_or_wholly_undone(
         check_consistent(db)[sha256(tmp_path / "batch-1.csv")]
         == whole[sha256(tmp_path / "batch-1.csv")]
     )
+
+
+@pytest.mark.parametrize(
+    ("sent", "status", "said"), [("SIGTERM", 143, "terminated"), ("SIGINT", 130, "interrupted")]
+)
+def test_a_stopped_command_says_so_in_one_line(
+    tmp_path, db, onboard, reference_path, start, batch, sent, status, said
+):
+    assert onboard("reference", "load", str(reference_path)).exit_code == 0
+    path = batch("Ann Co,Internet access,Retail,Daily,UTC,prepaid,USD,,,,")
+    holder = duckdb.connect(str(db))  # the import waits for it: stopped there, for certain
+    try:
+        process = start("import", str(path), "--lock-timeout", "60")
+        assert process.stderr is not None
+        assert "waiting up to 60 s" in process.stderr.readline()
+        process.send_signal(getattr(signal, sent))
+        out, err = finish(process, timeout=60)
+    finally:
+        holder.close()
+
+    assert process.returncode == status
+    assert err == (
+        f"onboard: error: {said}; a batch or a change is stored whole or not at all: "
+        "`onboard batches` shows which\n"
+    )
+    assert check_consistent(db) == {}  # nothing stored: it had not begun
+
+
+def test_reference_load_waits_for_the_database_as_an_import_does(
+    tmp_path, db, onboard, reference_path, start
+):
+    assert onboard("reference", "load", str(reference_path)).exit_code == 0
+    holder = duckdb.connect(str(db))
+    try:
+        process = start("reference", "load", str(reference_path), "--lock-timeout", "1")
+        out, err = finish(process, timeout=60)
+    finally:
+        holder.close()
+    assert process.returncode == 1
+    assert f"onboard: note: {db}: in use by another process; waiting up to 1 s" in err
+    assert err.endswith("(waited 1 s); try again later or raise --lock-timeout\n")
+
+
+def test_a_lock_timeout_that_is_not_a_number_is_refused(onboard, db, batch):
+    result = onboard("import", str(batch()), "--lock-timeout", "nan")
+    assert result.exit_code == 2
+    assert "'nan' is not a number of seconds" in result.stderr
+
+
+def test_a_database_that_fails_a_change_is_one_line_and_nothing_changed(
+    onboard, db, batch, reference_path, monkeypatch
+):
+    from pipeline import store
+
+    sent = batch("Ann Co,Internet access,Retail,Daily,UTC,prepaid,USD,,,,")
+    assert onboard("import", str(sent), "--reference", str(reference_path)).exit_code == 0
+
+    def full(*args, **kwargs):
+        raise duckdb.IOException("Could not write file: No space left on device")
+
+    monkeypatch.setattr(store, "revert_batch", full)
+    result = onboard("revert", "1")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "onboard: error: the database failed, nothing was changed: Could not write file: No "
+        "space left on device\n"
+    )
+    assert query(db, "SELECT status FROM batches") == [("committed",)]
+
+
+def test_a_failed_commit_is_told_not_the_rollback_that_follows_it(
+    onboard, db, batch, reference_path, monkeypatch
+):
+    from pipeline import store
+
+    def full(self, row):
+        raise duckdb.IOException("No space left on device")
+
+    def invalidated(self):
+        raise duckdb.FatalException("FATAL Error: database has been invalidated")
+
+    monkeypatch.setattr(store.BatchWriter, "finish", full)
+    monkeypatch.setattr(store.BatchWriter, "abort", invalidated)
+    sent = batch("Ann Co,Internet access,Retail,Daily,UTC,prepaid,USD,,,,")
+    result = onboard("import", str(sent), "--reference", str(reference_path))
+    assert result.exit_code == 1
+    assert result.stderr == (
+        f"onboard: error: {sent}: writing the batch failed, nothing was written: No space left "
+        "on device\n"
+    )
+    assert "FATAL" not in result.stderr
+
+
+def test_ctrl_c_while_duckdb_runs_a_query_is_an_interruption(
+    onboard, db, reference_path, monkeypatch
+):
+    from pipeline import purge
+
+    def interrupted(*args, **kwargs):
+        raise RuntimeError("Query interrupted")
+
+    assert onboard("reference", "load", str(reference_path)).exit_code == 0
+    monkeypatch.setattr(purge, "purge", interrupted)
+    result = onboard("purge", "--before", "2026-11-01")
+    assert result.exit_code == 130
+    assert result.stderr.startswith("onboard: error: interrupted; a batch or a change is stored")
+
+
+def test_a_database_in_a_missing_folder_is_a_usage_error(onboard, tmp_path, batch, reference_path):
+    where = tmp_path / "no-such-folder" / "x.duckdb"
+    sent = ["import", str(batch()), "--reference", str(reference_path)]
+    result = onboard(*sent, "--db", str(where), with_db=False)
+    assert result.exit_code == 2
+    assert f"{where}: no such folder for the database; create it or pass --db" in result.stderr
