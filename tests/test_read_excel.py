@@ -291,12 +291,17 @@ def test_a_password_under_another_name_is_still_named(tmp_path):
         read_workbook(renamed, None, ANY_ROW)
 
 
+def one_customer(ws) -> None:
+    """The required columns' header and one customer under it, from A1."""
+    ws.write_row(0, 0, list(REQUIRED))
+    ws.write_row(1, 0, ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "prepaid", "EUR"])
+
+
 def stray(path: Path, row: int, column: int) -> Path:
     """A small table, and one stray cell far below or right of it."""
     wb = xlsxwriter.Workbook(str(path))
     ws = wb.add_worksheet()
-    ws.write_row(0, 0, list(REQUIRED))
-    ws.write_row(1, 0, ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "prepaid", "EUR"])
+    one_customer(ws)
     ws.write(row, column, "x")
     wb.close()
     return path
@@ -337,9 +342,7 @@ def test_a_nearly_empty_sheet_named_is_refused_and_one_in_front_is_passed_over(t
     notes = wb.add_worksheet("Notes")
     notes.write(0, 0, "read me")
     notes.write(299_999, 9, "x")
-    table = wb.add_worksheet("Customers")
-    table.write_row(0, 0, list(REQUIRED))
-    table.write_row(1, 0, ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "prepaid", "EUR"])
+    one_customer(wb.add_worksheet("Customers"))
     wb.close()
 
     read = read_workbook(path, None, IS_HEADER)
@@ -359,9 +362,7 @@ def test_a_sheet_too_large_to_load_in_front_is_passed_over(tmp_path):
     junk = wb.add_worksheet("Junk")
     junk.write(0, 0, "notes")
     junk.write(100_000, 100, "x")  # calamine would need more memory than the reader may take
-    table = wb.add_worksheet("Customers")
-    table.write_row(0, 0, list(REQUIRED))
-    table.write_row(1, 0, ["Acme", "Hosted IP PBX", "Business", "Monthly", "UTC", "prepaid", "EUR"])
+    one_customer(wb.add_worksheet("Customers"))
     wb.close()
 
     read = read_workbook(path, None, IS_HEADER)
