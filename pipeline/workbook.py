@@ -436,7 +436,9 @@ def _error_cells(errors, letters: list[str]) -> pl.DataFrame:
 
 
 def _times(book: _Book, index: int, columns: list[str], letters: list[str]) -> pl.DataFrame:
-    """Time-of-day and duration cells (shown as timestamps near the epoch) as HH:MM:SS."""
+    """Time-of-day and duration cells (shown as timestamps near the epoch) as HH:MM:SS; and
+    serial 60 of the 1900 date system as Excel shows it, 1900-02-29 (a day that never was, kept
+    from Lotus 1-2-3: calamine reads it as the 28th, the same as serial 59)."""
     wanted = [letters.index(c) for c in columns]
     absolute = [_column_index(c) for c in columns]
     _, errors = _load(book, index, dtypes="float", use_columns=absolute).to_arrow_with_errors()
@@ -444,12 +446,14 @@ def _times(book: _Book, index: int, columns: list[str], letters: list[str]) -> p
     cells = _cells(found, letters)
     cells = cells.with_columns(pl.col("detail").str.extract_groups(_SERIAL).struct.unnest())
     serial = pl.col("serial").cast(pl.Float64, strict=False)
-    cells = cells.filter((pl.col("type") == "TimeDelta") | (serial < 1))
     ms = (serial * 86_400_000).round().cast(pl.Int64)
     seconds = (ms // 1000).cast(pl.String)
     fraction = pl.when(ms % 1000 > 0).then((ms % 1000).cast(pl.String).str.zfill(3))
-    return cells.select(
-        "row", "column", text=_elapsed(None, None, None, seconds, fraction, total_seconds=True)
+    clock = _elapsed(None, None, None, seconds, fraction, total_seconds=True)
+    on_1900 = pl.lit(not book.date_1904)  # the 1904 system has no such day
+    leap_day = (pl.col("type") == "DateTime") & (serial >= 60) & (serial < 61) & on_1900
+    return cells.filter((pl.col("type") == "TimeDelta") | (serial < 1) | leap_day).select(
+        "row", "column", text=pl.when(leap_day).then(pl.lit("1900-02-29")).otherwise(clock)
     )
 
 

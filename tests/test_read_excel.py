@@ -271,6 +271,23 @@ def test_times_and_durations_read_as_a_clock(tmp_path, saved_by):
     assert row == ("Acme", "09:30:00", "255:10:10", "1904-01-05 06:00:00", None, 2)
 
 
+@pytest.mark.parametrize("saved_by", [None, "mac excel"])
+def test_serial_60_reads_as_the_day_excel_shows_that_never_was(tmp_path, saved_by):
+    def serials(ws, formats):
+        ws.write_row(0, 0, ["name", "on"])
+        for row, serial in enumerate([59, 60, 61], start=1):
+            ws.write(row, 0, f"Day {serial}")
+            ws.write_number(row, 1, serial, formats["date"])
+
+    path, sheets = tmp_path / "days.xlsx", {"D": serials}
+    path = mac_workbook(path, sheets, saved_by) if saved_by else workbook(path, sheets)
+    days = read_workbook(path, None, ANY_ROW).frame["on"].to_list()
+    if saved_by:  # the 1904 system counts from 1904-01-01: no phantom day
+        assert days == ["1904-02-29", "1904-03-01", "1904-03-02"]  # 1904 was a leap year
+    else:  # Excel shows 1900-02-29 (Lotus 1-2-3's leap year): a date import rejects
+        assert days == ["1900-02-28", "1900-02-29", "1900-03-01"]
+
+
 @pytest.mark.parametrize("suffix", [".csv", ".xls", ".ods", ".xlsb"])
 def test_a_workbook_under_another_name_is_read(batch_xlsx, tmp_path, suffix):
     renamed = tmp_path / f"batch{suffix}"
