@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from pipeline import __version__, render
-from pipeline.errors import OnboardError, UsageError
+from pipeline.errors import OnboardError, UsageError, first_line
 from pipeline.options import DELIMITERS, ON_EXISTING, RunOptions
 
 DEFAULT_DB = "onboarding.duckdb"
@@ -88,8 +88,8 @@ class _Group(click.Group):
         except duckdb_error() as e:
             if ctx.params.get("debug"):
                 raise
-            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise _Failure(f"the database failed, nothing was changed: {first[:300]}") from e
+            message = f"the database failed, nothing was changed: {first_line(e)[:300]}"
+            raise _Failure(message) from e
         except Exception as e:
             if ctx.params.get("debug"):
                 raise

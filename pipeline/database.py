@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from pipeline.errors import OnboardError, UsageError
+from pipeline.errors import OnboardError, UsageError, first_line
 from pipeline.names import clean_names, name_keys
 from schemas.reference import DEFAULT_RESELLER
 
@@ -148,7 +148,7 @@ def connect(
             break
         except duckdb.IOException as e:
             if "lock" not in str(e).lower():
-                raise OnboardError(f"{target}: cannot open the database: {_first_line(e)}") from e
+                raise OnboardError(f"{target}: cannot open the database: {first_line(e)}") from e
             if time.monotonic() >= deadline:
                 more = "" if read_only else " or raise --lock-timeout"  # readers wait as set
                 raise OnboardError(
@@ -160,7 +160,7 @@ def connect(
                 notify = None
             time.sleep(min(0.2, max(0.0, deadline - time.monotonic())))
         except duckdb.Error as e:
-            raise OnboardError(f"{target}: cannot open the database: {_first_line(e)}") from e
+            raise OnboardError(f"{target}: cannot open the database: {first_line(e)}") from e
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"SET memory_limit = '{DUCKDB_MEMORY}'")
@@ -416,7 +416,3 @@ def _has_table(con: duckdb.DuckDBPyConnection, table: str) -> bool:
         "SELECT 1 FROM information_schema.tables WHERE table_name = ?", [table]
     ).fetchall()
     return bool(found)
-
-
-def _first_line(error: Exception) -> str:
-    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

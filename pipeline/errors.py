@@ -1,6 +1,12 @@
 """Domain errors. The CLI turns each into a one-line message and its exit status."""
 
 
+def first_line(error: BaseException) -> str:
+    """An error's message as one line: its first, or its type's name when it has none."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
 class OnboardError(Exception):
     """Something stopped a batch or a command (exit status 1)."""
 

@@ -17,10 +17,9 @@ from pipeline import store
 from pipeline.errors import UsageError
 from pipeline.fixfile import guarded, is_reasons, mark
 from pipeline.grid import EXTRA, stored_cells, unique_names
-from schemas.vocabulary import SOURCE_ROW, header_key
+from schemas.vocabulary import MAX_CELL, SOURCE_ROW, header_key
 
 ERRORS = "errors"  # the reasons column, while the rows are put together
-XLSX_CELL = 32_767  # characters a workbook cell holds
 
 
 def export_rejections(con: duckdb.DuckDBPyConnection, batch_id: int, path: Path) -> int:
@@ -78,13 +77,13 @@ def _data_headers(headers: list[str]) -> list[str]:
 
 
 def _refuse_long_cells(rows: pl.DataFrame, path: Path) -> None:
-    """A workbook cell holds XLSX_CELL characters: a longer one would be cut silently."""
+    """A workbook cell holds MAX_CELL characters: a longer one would be cut silently."""
     cells = rows.columns[1:]
     longest = rows.select(pl.max_horizontal(pl.col(cells).str.len_chars()).max()).item()
-    if longest and longest > XLSX_CELL:
+    if longest and longest > MAX_CELL:
         raise UsageError(
             f"{path}: a cell holds {longest:,} characters, more than a workbook cell holds "
-            f"({XLSX_CELL:,}); export to a .csv file instead"
+            f"({MAX_CELL:,}); export to a .csv file instead"
         )
 
 

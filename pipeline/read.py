@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipeline.errors import FileRefused, OnboardError
+from pipeline.errors import FileRefused, OnboardError, first_line
 from pipeline.excel import WORKBOOK_EXTENSIONS, read_workbook
 from pipeline.fixfile import marked_batch, unguard_text
 from pipeline.grid import (
@@ -557,7 +557,7 @@ def _scan_refusal(source: str, error: Exception) -> FileRefused:
 
 
 def _problem(error: Exception) -> str:
-    first = (str(error).strip() or type(error).__name__).splitlines()[0]
+    first = first_line(error)
     if "malformed" in first or "could not parse" in first:  # polars' words for a stray quote
         found = re.search(r"could not parse `([^`]{1,40})", first)
         near = f" (near {found[1]!r})" if found else ""

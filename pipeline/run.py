@@ -22,7 +22,7 @@ import polars as pl
 
 from pipeline import store, updates
 from pipeline.columns import ColumnMap, header_matcher, map_columns
-from pipeline.errors import FileRefused, OnboardError, UsageError
+from pipeline.errors import FileRefused, OnboardError, UsageError, first_line
 from pipeline.fixfile import marked_batch
 from pipeline.grid import ReadResult, stored_cells
 from pipeline.names import clean_names, name_keys, similarity_keys
@@ -336,7 +336,7 @@ def _run(
                 result.batch_id = writer.finish(row)
             writer = None
     except duckdb.Error as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        first = first_line(e)
         raise OnboardError(f"writing the batch failed, nothing was written: {first}") from e
     finally:
         background.close(raise_error=False)

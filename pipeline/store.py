@@ -265,14 +265,8 @@ class BatchWriter:
         the customers it added are removed and those it replaced restored."""
         con, batch_id = self.con, self.batch_id
         if batch.status == "refused":
-            con.execute("DELETE FROM customers WHERE batch_id = ?", [batch_id])
+            _undo_customers(con, batch_id)
             con.execute("DELETE FROM warnings WHERE batch_id = ?", [batch_id])  # of no customer
-            con.execute(
-                f"INSERT INTO customers BY NAME {HISTORY_AS_CUSTOMER} "
-                "FROM customer_history WHERE replaced_by_batch = ?",
-                [batch_id],
-            )
-            con.execute("DELETE FROM customer_history WHERE replaced_by_batch = ?", [batch_id])
         con.execute(
             f"INSERT INTO batches ({_names(_BATCH_COLUMNS)}) "
             f"VALUES ({', '.join('?' for _ in _BATCH_COLUMNS)})",
@@ -451,16 +445,10 @@ def revert_batch(con: duckdb.DuckDBPyConnection, batch_id: int, by: str) -> dict
     [(removed,)] = con.execute(
         "SELECT count(*) FROM customers WHERE batch_id = ?", [batch_id]
     ).fetchall()
-    con.execute("DELETE FROM customers WHERE batch_id = ?", [batch_id])
     [(restored,)] = con.execute(
         "SELECT count(*) FROM customer_history WHERE replaced_by_batch = ?", [batch_id]
     ).fetchall()
-    con.execute(
-        f"INSERT INTO customers BY NAME {HISTORY_AS_CUSTOMER} "
-        "FROM customer_history WHERE replaced_by_batch = ?",
-        [batch_id],
-    )
-    con.execute("DELETE FROM customer_history WHERE replaced_by_batch = ?", [batch_id])
+    _undo_customers(con, batch_id)
     [(reopened,)] = con.execute(
         "SELECT count(*) FROM rejections WHERE resolved_by_batch = ?", [batch_id]
     ).fetchall()
@@ -474,6 +462,17 @@ def revert_batch(con: duckdb.DuckDBPyConnection, batch_id: int, by: str) -> dict
     )
     # a customer it changed is both deleted (its version) and restored: removed are those it added
     return {"removed": removed - restored, "restored": restored, "reopened": reopened}
+
+
+def _undo_customers(con: duckdb.DuckDBPyConnection, batch_id: int) -> None:
+    """Remove the customers `batch_id` stored and put back the versions it replaced."""
+    con.execute("DELETE FROM customers WHERE batch_id = ?", [batch_id])
+    con.execute(
+        f"INSERT INTO customers BY NAME {HISTORY_AS_CUSTOMER} "
+        "FROM customer_history WHERE replaced_by_batch = ?",
+        [batch_id],
+    )
+    con.execute("DELETE FROM customer_history WHERE replaced_by_batch = ?", [batch_id])
 
 
 def purged_rows(con: duckdb.DuckDBPyConnection, batch_id: int) -> tuple[int, datetime | None]:
@@ -498,16 +497,17 @@ def purged_versions(con: duckdb.DuckDBPyConnection, batch_id: int) -> int:
 
 def rule_counts(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[tuple[str, int]]:
     """A batch's rejections by rule, the most frequent first."""
-    return con.execute(
-        "SELECT rule, count(*) FROM rejections WHERE batch_id = ? GROUP BY rule ORDER BY 2 DESC, 1",
-        [batch_id],
-    ).fetchall()
+    return _by_rule(con, "rejections", batch_id)
 
 
 def warning_counts(con: duckdb.DuckDBPyConnection, batch_id: int) -> list[tuple[str, int]]:
     """A batch's warnings by rule, the most frequent first."""
+    return _by_rule(con, "warnings", batch_id)
+
+
+def _by_rule(con: duckdb.DuckDBPyConnection, table: str, batch_id: int) -> list[tuple[str, int]]:
     return con.execute(
-        "SELECT rule, count(*) FROM warnings WHERE batch_id = ? GROUP BY rule ORDER BY 2 DESC, 1",
+        f"SELECT rule, count(*) FROM {table} WHERE batch_id = ? GROUP BY rule ORDER BY 2 DESC, 1",
         [batch_id],
     ).fetchall()
 

@@ -20,6 +20,7 @@ from xml.etree import ElementTree
 
 import polars as pl
 
+from pipeline.errors import first_line
 from pipeline.grid import blank_cell
 
 WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")  # opened by their name
@@ -272,7 +273,7 @@ def _problem(error: BaseException, sheet: str | None = None) -> str:
     """One line for a reader error: what is wrong and what to do."""
     if isinstance(error, KeyboardInterrupt | SystemExit):
         raise error
-    text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    text = first_line(error)
     text = re.sub(
         r",? signature (?:\\x[0-9a-f]{2})+ invalid", "", text.removeprefix("calamine error: ")
     )

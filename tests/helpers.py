@@ -91,6 +91,16 @@ def reference_with(tmp_path: Path, currencies=(), business_models=()) -> Path:
     return path
 
 
+def refused_reference(onboard, db, path: Path, text: str) -> str:
+    """Load `text` (written to `path`) as a reference that is refused: exit 2, nothing stored;
+    the one error line."""
+    path.write_text(text, encoding="utf-8")
+    result = onboard("reference", "load", str(path))
+    assert result.exit_code == 2
+    assert not db.exists()
+    return result.stderr.strip()
+
+
 def counts(db) -> tuple[int, int, int]:
     """(customers, batches, rejections) stored."""
     [row] = query(

@@ -1,6 +1,6 @@
 """Customer classes that fix a currency and a business model, end to end: what is stored."""
 
-from helpers import AS_OF, customer, query
+from helpers import AS_OF, customer, query, refused_reference
 
 FIXING = """\
 currencies = ["USD", "EUR"]
@@ -79,24 +79,18 @@ def test_a_file_without_the_currency_column_is_still_refused(onboard, db, batch,
 
 def test_reference_load_refuses_a_class_currency_not_enabled_at_its_line(onboard, db, tmp_path):
     reference = tmp_path / "wrong.toml"
-    reference.write_text(FIXING.replace('currency = "EUR"', 'currency = "GBP"'), encoding="utf-8")
-    result = onboard("reference", "load", str(reference))
-    assert result.exit_code == 2
-    assert result.stderr.strip() == (
+    wrong = FIXING.replace('currency = "EUR"', 'currency = "GBP"')
+    assert refused_reference(onboard, db, reference, wrong) == (
         f"onboard: error: {reference}:9: customer class 'Hosted EU': currency 'GBP' is not one "
         "of the reference's currencies; add it to currencies or fix the class"
     )
-    assert not db.exists()
 
 
 def test_reference_load_refuses_a_class_business_model_not_enabled_at_its_line(
     onboard, db, tmp_path
 ):
     reference = tmp_path / "wrong.toml"
-    reference.write_text(FIXING.replace('= "Hosted IP PBX"', '= "Satellite TV"'), encoding="utf-8")
-    result = onboard("reference", "load", str(reference))
-    assert result.exit_code == 2
+    wrong = FIXING.replace('= "Hosted IP PBX"', '= "Satellite TV"')
     assert f"{reference}:10: customer class 'Hosted EU': business model 'Satellite TV'" in (
-        result.stderr
+        refused_reference(onboard, db, reference, wrong)
     )
-    assert not db.exists()

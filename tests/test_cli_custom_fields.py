@@ -2,7 +2,8 @@
 
 import json
 
-from helpers import AS_OF, line, query
+from helpers import AS_OF, line, query, refused_reference
+from schemas.vocabulary import REQUIRED
 
 REFERENCE = """\
 currencies = ["USD", "EUR"]
@@ -33,13 +34,7 @@ default = "Basic"
 name = "note"
 """
 HEADER = [
-    "name",
-    "business_model",
-    "customer_class",
-    "billing_period",
-    "billing_period_timezone",
-    "balance_control",
-    "currency",
+    *REQUIRED,
     "seats",
     "since",
     "signed_at",
@@ -146,11 +141,8 @@ def test_a_retry_reads_typed_values_as_the_batch_was_read(onboard, db, tmp_path)
 
 def test_reference_load_refuses_a_default_not_of_its_type(onboard, db, tmp_path):
     wrong = tmp_path / "wrong.toml"
-    wrong.write_text(REFERENCE.replace("default = 1\n", 'default = "one"\n'), encoding="utf-8")
-    result = onboard("reference", "load", str(wrong))
-    assert result.exit_code == 2
-    assert result.stderr.strip() == (
+    text = REFERENCE.replace("default = 1\n", 'default = "one"\n')
+    assert refused_reference(onboard, db, wrong, text) == (
         f"onboard: error: {wrong}:13: custom field 'seats': default 'one' is not a number; "
         "write it as 1500.50 or 1500"
     )
-    assert not db.exists()
