@@ -753,6 +753,16 @@ def test_a_csv_fix_file_guards_header_cells_and_full_width_formulas_and_reads_ba
     ]
 
 
+@pytest.mark.parametrize("start", ["\uff1d", "\uff0b", "\uff0d", "\uff20", "\ufe6b"])
+def test_every_full_width_formula_start_is_guarded_in_csv(onboard, db, batch, tmp_path, start):
+    assert run_import(onboard, batch(customer(f"{start}Acme", currency="GBP"))).exit_code == 0
+    fix = tmp_path / "fix.csv"
+    assert onboard("rejections", "1", "--export", str(fix)).exit_code == 0
+    assert read_csv(fix)[1][0] == f"'{start}Acme"
+    [row] = csv_rows(onboard("rejections", "1", "--format", "csv").stdout)
+    assert row["name"] == f"'{start}Acme"
+
+
 def xlsx_rows(path: Path) -> list[list[str]]:
     read = read_workbook(path, None, lambda cells: True)
     return [read.headers, *read.frame.drop("source_row", "__extra__").rows()]
