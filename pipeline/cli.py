@@ -37,7 +37,7 @@ db_option = click.option(
     envvar="ONBOARD_DB",
     show_default=True,
     show_envvar=True,
-    help="The DuckDB database file (created with all tables when missing).",
+    help="The DuckDB database file (import and reference load create it when missing).",
 )
 format_option = click.option(
     "--format",
