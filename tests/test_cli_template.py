@@ -92,6 +92,16 @@ def test_a_csv_template_is_the_header_row(onboard, db, tmp_path, acme):
     assert result.stderr == ""  # every column is one onboard knows
 
 
+def test_an_xlsx_template_imports_unchanged_with_no_row(onboard, db, tmp_path, acme):
+    out = tmp_path / "acme.xlsx"
+    assert onboard("template", "--output", str(out)).exit_code == 0
+    result = onboard("import", str(out), "--as-of", AS_OF)
+    assert result.exit_code == 0, result.output
+    assert "rows read 0: accepted 0, rejected 0" in result.stdout
+    assert "sheet 'Customers' (1 of 3)" in result.stdout  # the Instructions are passed over
+    assert result.stderr == ""
+
+
 def test_a_template_needs_to_know_whose(onboard, db, tmp_path, acme, reference_path):
     assert onboard("reference", "load", str(reference_path)).exit_code == 0
     several = onboard("template", "--output", str(tmp_path / "t.xlsx"))

@@ -103,6 +103,9 @@ def test_a_batch_report_holds_its_counts_and_charts(onboard, db, tmp_path, impor
     assert page.bars["columns"] == [("currency", 20.0)]
     assert page.bars["periods"] == [("monthly", 40.0), ("daily", 15.0)]
     assert page.bars["zones"] == [("UTC", 40.0), ("Asia/Tokyo", 15.0)]
+    assert page.bars["currencies"] == query(
+        db, "SELECT currency, count(*)::DOUBLE FROM customers WHERE batch_id = 4 GROUP BY 1"
+    )
     assert {label for label, _ in page.bars["timings"]} >= {"read", "parse", "validate"}
     # closing days, in UTC: the daily ones in Tokyo close at its midnight, 15:00 UTC on the
     # as-of date; the monthly ones in UTC when November ends
@@ -119,6 +122,25 @@ def test_a_batch_report_holds_its_counts_and_charts(onboard, db, tmp_path, impor
     assert sum(int(c["data-accepted"]) for c in page.cells) == 55
     rejected = [int(c["data-first"]) for c in page.cells if int(c["data-rejected"])]
     assert min(rejected) == 42 and max(rejected) == 61
+
+
+def test_a_report_shows_no_value_of_a_customer_personal_ones_included(onboard, db, tmp_path):
+    acme = SAMPLE / "acme-telecom"
+    sent = onboard("import", str(acme), "--reference", str(acme / "reference.toml"))
+    assert sent.exit_code == 0, sent.output
+    page = report(onboard, tmp_path, "1").read_text(encoding="utf-8")
+    # what a customer wrote: names and custom field values (the report shows counts by
+    # currency, period, zone... but nothing a customer is or holds)
+    names = query(db, "SELECT name FROM customers UNION SELECT name FROM rejections")
+    values = query(
+        db,
+        "SELECT DISTINCT v FROM (SELECT unnest(map_values(custom_data)) AS v FROM customers "
+        "UNION ALL SELECT value FROM rejections WHERE \"column\" IN ('date_of_birth', "
+        "'contract', 'vat_number', 'employees', 'contract_signed')) WHERE v IS NOT NULL",
+    )
+    assert ("1984-05-17",) in values and names  # a personal date of birth among them
+    # (short numbers, such as 42 employees, stand in any page's counts: left out)
+    assert not [text for (text,) in [*names, *values] if len(text) > 3 and text in page]
 
 
 def test_the_open_rejections_report_counts_what_retries_left(onboard, db, tmp_path, imported):
