@@ -10,10 +10,10 @@ $(BIN)/onboard: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/onboard
 
-.PHONY: help install demo test lint format bench screenshot clean
+.PHONY: help install demo test lint format bench bench-floor screenshot clean
 
 help: ## List the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
 
 install: $(BIN)/onboard ## Build .venv with onboard installed (editable) and the dev tools
 
@@ -43,3 +43,6 @@ clean: ## Remove .venv, caches and the demo database
 
 bench: $(BIN)/onboard ## Benchmark onboard import against DuckDB's raw CSV load (SHAPE=all ROWS=1000000)
 	$(BIN)/python bench/run.py --shape $(or $(SHAPE),all) --rows $(or $(ROWS),1000000)
+
+bench-floor: $(BIN)/onboard ## What the import costs without its checks, against the raw load (SHAPE=plain ROWS=1000000)
+	$(BIN)/python bench/floor.py --shape $(or $(SHAPE),plain) --rows $(or $(ROWS),1000000)

@@ -34,11 +34,12 @@ RAW_LOAD = (
 )
 
 
-def timed(command: list[str]) -> tuple[float, int, str]:
-    """Wall seconds, peak RSS in bytes of the child, and its stdout."""
+def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
+    """Wall seconds, peak RSS in bytes of the child, and its stdout; `env`: variables to add."""
     with tempfile.TemporaryFile() as stderr:  # a file: a chatty child cannot block on a pipe
         start = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr)
+        environment = {**os.environ, **env} if env else None
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=stderr, env=environment)
         stdout = process.stdout.read()
         _, status, usage = os.wait4(process.pid, 0)  # also its peak memory, unlike wait()
         seconds = time.perf_counter() - start

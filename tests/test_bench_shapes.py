@@ -2,6 +2,9 @@
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -67,3 +70,44 @@ def test_generation_is_deterministic(shape):
     assert not generate.generate(500, seed=8, shape=shape).equals(
         generate.generate(500, shape=shape)
     )
+
+
+def test_floor_times_every_variant_against_the_raw_load(tmp_path):
+    """`make bench-floor`, small: each variant's import commits (or dry-runs), and the medians
+    land in floor.json."""
+    command = [sys.executable, str(ROOT / "bench" / "floor.py"), "--rows", "500"]
+    done = subprocess.run(
+        [*command, "--repeat", "1", "--out", str(tmp_path)], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    [figures] = json.loads((tmp_path / "floor.json").read_text())
+    assert (figures["shape"], figures["rows"]) == ("plain", 500)
+    assert list(figures["medians"]) == [
+        f"{run} {variant}"
+        for variant in ("as is", "without checks", "without checks or names")
+        for run in ("import", "dry run")
+    ]
+    assert all(ratio > 0 for ratio in figures["medians"].values())
+    assert "import without checks or names" in done.stdout
+
+
+def test_unchecked_import_stores_the_rows_periods_can_be_worked_out_for(tmp_path):
+    """bench/unchecked.py leaves the checks out and nothing else: no rejection is stored, and
+    what is stored is what the periods and NOT NULL columns allow."""
+    batch = tmp_path / "plain.csv"
+    reference = generate.write_batch(batch, "plain", ROWS)
+    db = tmp_path / "unchecked.duckdb"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "unchecked.py"), "import", str(batch)]
+        + ["--reference", str(reference), "--as-of", "2026-11-26", "--db", str(db), "--json"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "UNCHECKED": "checks,names"},
+    )
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["status"] == "committed" and summary["rules"] == {}
+    stored = query(db, "SELECT count(*) FROM customers")[0][0]
+    assert stored == summary["rows_accepted"]
+    assert 0.9 * ROWS < stored < ROWS  # the rows without a known period or zone are left out
+    assert query(db, "SELECT count(*) FROM rejections")[0][0] == 0
