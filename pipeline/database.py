@@ -18,7 +18,7 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import OnboardError, UsageError, first_line
-from pipeline.names import clean_names, name_keys
+from pipeline.names import clean_names, name_keys, similarity_keys
 from schemas.reference import DEFAULT_RESELLER
 
 SCHEMA_V1 = """  -- the tables of schema version 1; later versions are the steps of UPGRADES
@@ -85,7 +85,7 @@ CREATE TABLE IF NOT EXISTS reference (
 );
 """
 
-SCHEMA_VERSION = 7  # the layout this onboard writes; older files are upgraded in place
+SCHEMA_VERSION = 8  # the layout this onboard writes; older files are upgraded in place
 _MAGIC = b"DUCK"  # a DuckDB file holds these bytes at offset 8
 _VERSIONS = """
 CREATE TABLE IF NOT EXISTS schema_version (
@@ -375,8 +375,25 @@ def _to_7(con: duckdb.DuckDBPyConnection) -> str | None:
     return None
 
 
+def _to_8(con: duckdb.DuckDBPyConnection) -> str | None:
+    """A customer keeps its name's similarity key (`similar_to`, `names.similarity_keys`), so
+    an import finds the stored names alike by a join instead of working out every stored
+    name's key again: worked out here for the customers and versions stored."""
+    for table in ("customers", "customer_history"):
+        con.execute(f"ALTER TABLE {table} ADD COLUMN similar_to VARCHAR")
+        stored = con.sql(f"SELECT rowid AS row_id, name_key FROM {table}").pl()
+        if not stored.height:
+            continue
+        keys = stored.select("row_id", similar_to=similarity_keys(stored["name_key"]))  # noqa: F841
+        con.execute(
+            f"UPDATE {table} SET similar_to = k.similar_to FROM keys k "
+            f"WHERE {table}.rowid = k.row_id"
+        )
+    return None
+
+
 # version -> the step from the version before; returns a note or None
-UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7}
+UPGRADES = {2: _to_2, 3: _to_3, 4: _to_4, 5: _to_5, 6: _to_6, 7: _to_7, 8: _to_8}
 
 
 @functools.cache

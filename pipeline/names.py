@@ -84,8 +84,8 @@ def _on_non_ascii(text: pl.Series, unicode, ascii_key=None) -> pl.Series:
 
 
 # How names compare for look-alikes (warning name_similar): their keys without punctuation and
-# symbols, without the legal forms they end with, spaces collapsed. One definition for polars
-# and for DuckDB (which finds the stored names alike, `store.similar_customers`).
+# symbols, without the legal forms they end with, spaces collapsed. Stored with each customer
+# (`similar_to`), so the stored names alike are found by a join (`store.similar_customers`).
 PUNCTUATION = r"[\p{P}\p{S}]"
 LEGAL_SUFFIX = f"(?: +(?:{'|'.join(LEGAL_FORMS)}))+$"  # the forms are letters and spaces
 

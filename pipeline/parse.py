@@ -16,7 +16,7 @@ import polars as pl
 
 from pipeline.columns import ColumnMap, blank_to_null
 from pipeline.grid import EXTRA
-from pipeline.names import clean_names, name_keys
+from pipeline.names import clean_names, name_keys, similarity_keys
 from schemas.reference import Reference
 from schemas.rules import by_class
 from schemas.vocabulary import (
@@ -48,7 +48,7 @@ def parse(
     as_of: date,
     decimal_comma: bool = False,
     date_format: str | None = None,
-    keys: pl.Series | None = None,
+    keys: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """Typed customer columns from a frame of text columns (see `pipeline.read`).
 
@@ -59,8 +59,8 @@ def parse(
     fixes. A custom field is `<field>` (its text, or its class's default) and `<field>__value`
     (as custom_data keeps it: `_custom_columns`). With `decimal_comma`, amounts (and number
     fields) are written `1500,50`; `date_format` (strftime) is a layout accepted for created_on
-    (and date fields) besides ISO dates. `keys`: the rows' name keys, when the caller has worked
-    them out already.
+    (and date fields) besides ISO dates. `name_key` and `similar_to` are the name's keys
+    (`pipeline.names`): `keys`' columns of them, when the caller has worked them out already.
     """
     sources = {**columns.columns, **columns.custom}
     fields = _batch_fields(raw, columns, reference)
@@ -81,9 +81,13 @@ def parse(
         "currency": lambda t: t.str.to_uppercase(),
     }
     name = clean_names(frame[text_column("name")]).alias("name")
+    if keys is None:
+        key = name_keys(name)
+        keys = pl.DataFrame({"name_key": key, "similar_to": similarity_keys(key)})
     typed = frame.with_columns(
         name,
-        name_key=name_keys(name) if keys is None else keys,
+        keys["name_key"],
+        keys["similar_to"],
         **{c: _by_distinct(frame, c, lookup, pl.String) for c, lookup in lookups.items()},
         created_on=pl.when(pl.col(text_column("created_on")).is_null())
         .then(pl.lit(as_of))

@@ -392,15 +392,16 @@ class _Background:
 
 def _batch_names(
     read: ReadResult, columns: ColumnMap, con: duckdb.DuckDBPyConnection
-) -> tuple["_Names", pl.Series | None]:
-    """What the batch's names meet, and its name keys when its records are in memory (kept
-    for parse); those of a streamed file are let go here, before its chunks are read."""
+) -> tuple["_Names", pl.DataFrame | None]:
+    """What the batch's names meet, and its name keys (name_key, similar_to) when its records
+    are in memory (kept for parse); those of a streamed file are let go here, before its chunks
+    are read."""
     keys = _name_keys(read, columns)
     repeated = repeated_names(keys)
     stored = store.existing_customers(con, keys["name_key"])
     keys = keys.with_columns(similar_to=similarity_keys(keys["name_key"]))
     similar = similar_names(keys, store.similar_customers(con, keys["similar_to"]))
-    in_memory = keys["name_key"] if read.frame is not None else None
+    in_memory = keys.select("name_key", "similar_to") if read.frame is not None else None
     return _Names(repeated, stored, similar), in_memory
 
 
@@ -432,7 +433,7 @@ class _Names:
     repeated: pl.DataFrame  # names on several rows (validate.repeated_names)
     stored: pl.DataFrame  # the stored customers it names (store.existing_customers)
     similar: pl.DataFrame  # names like another of it or a stored one (validate.similar_names)
-    keys: pl.Series | None = None  # the chunk's name keys, when worked out already
+    keys: pl.DataFrame | None = None  # the chunk's name keys, when worked out already
 
 
 def _check(

@@ -15,7 +15,6 @@ import duckdb
 import polars as pl
 
 from pipeline.errors import UsageError
-from pipeline.names import LEGAL_SUFFIX, PUNCTUATION
 from schemas.reference import DEFAULT_RESELLER
 from schemas.vocabulary import value_column
 
@@ -44,6 +43,7 @@ CUSTOMER_COLUMNS = (
     "source_row",
     "reseller",
     "billing_change_on",
+    "similar_to",
 )
 _CUSTOM = "__custom_"  # the column of the n-th custom field of a chunk, as DuckDB scans it
 _CUSTOMER_FRAME = tuple(c for c in CUSTOMER_COLUMNS if c not in ("custom_data", "reseller"))
@@ -128,26 +128,12 @@ def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.Da
 
 
 def similar_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
-    """The stored customers whose names compare alike (`names.similarity_keys`) with one of
-    `keys` (similarity keys): similar_to, name_key. One query; DuckDB works out the stored names'
-    keys with the same patterns as polars."""
-    if not con.execute("SELECT 1 FROM customers LIMIT 1").fetchall():
-        return pl.DataFrame(schema={"similar_to": pl.String, "name_key": pl.String})
+    """The stored customers whose names compare alike (`names.similarity_keys`, stored as
+    `similar_to`) with one of `keys` (similarity keys): similar_to, name_key."""
     batch_keys = _arrow(pl.DataFrame({"similar_to": keys.drop_nulls().unique()}))  # noqa: F841
     return con.sql(
-        f"SELECT similar_to, name_key FROM (SELECT DISTINCT name_key, {SIMILARITY_SQL} AS "
-        "similar_to FROM customers) JOIN batch_keys USING (similar_to)"
+        "SELECT DISTINCT similar_to, name_key FROM customers JOIN batch_keys USING (similar_to)"
     ).pl()
-
-
-def _sql_text(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-SIMILARITY_SQL = (  # `names.similarity_keys` of name_key, in DuckDB
-    f"nullif(regexp_replace(trim(regexp_replace(regexp_replace(name_key, {_sql_text(PUNCTUATION)}, "
-    f"'', 'g'), ' {{2,}}', ' ', 'g'), ' '), {_sql_text(LEGAL_SUFFIX)}, ''), '')"
-)
 
 
 def committed_batch(con: duckdb.DuckDBPyConnection, sha256: str, reseller: str) -> int | None:

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import AS_OF, customer, query
+import pipeline.read
+from helpers import AS_OF, HEADER, customer, query
 from pipeline import store
 from pipeline.database import SCHEMA_VERSION
 from pipeline.names import clean_names, name_keys, similarity_keys
@@ -180,6 +181,7 @@ def test_a_version_4_database_gets_the_warnings_table(onboard, db, batch, refere
     con.execute("DROP TABLE purges")
     for table in ("customers", "customer_history"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN billing_change_on")
+        con.execute(f"ALTER TABLE {table} DROP COLUMN similar_to")
     for table in ("rejections", "customer_history"):
         con.execute(f"ALTER TABLE {table} DROP COLUMN purged_at")
     con.execute("DELETE FROM schema_version WHERE version > 4")
@@ -194,8 +196,38 @@ def test_a_version_4_database_gets_the_warnings_table(onboard, db, batch, refere
     assert query(db, "SELECT name FROM customers ORDER BY 1") == [("Ann",), ("Bob",)]
 
 
+def test_a_version_7_database_gets_each_stored_names_similarity_key(
+    onboard, db, batch, reference_path
+):
+    onboard(
+        "import",
+        str(batch(customer("Acme Telecom Ltd"), customer("Old Name"))),
+        "--reference",
+        str(reference_path),
+    )
+    update = batch(customer("Old Name", funds="5"), name="update.csv")
+    assert onboard("import", str(update), "--on-existing", "update").exit_code == 0
+    con = duckdb.connect(str(db))  # as onboard's version 7 left it
+    for table in ("customers", "customer_history"):
+        con.execute(f"ALTER TABLE {table} DROP COLUMN similar_to")
+    con.execute("DELETE FROM schema_version WHERE version > 7")
+    con.close()
+
+    result = onboard("import", str(batch(customer("ACME Telecom, Ltd."), name="alike.csv")))
+    assert result.exit_code == 0, result.output
+    assert f"upgraded in place from schema version 7 to {SCHEMA_VERSION}" in result.stderr
+    assert query(db, "SELECT name, similar_to FROM customers ORDER BY name") == [
+        ("ACME Telecom, Ltd.", "acme telecom"),
+        ("Acme Telecom Ltd", "acme telecom"),
+        ("Old Name", "old name"),
+    ]
+    assert query(db, "SELECT name, similar_to FROM customer_history") == [("Old Name", "old name")]
+    # the stored key finds the stored name alike
+    assert query(db, "SELECT rule FROM warnings WHERE batch_id = 3") == [("name_similar",)]
+
+
 # ---------------------------------------------------------------------------------------------
-# The similarity key: the same in polars (the batch) and DuckDB (the stored names)
+# The similarity key: worked out by polars, stored with each customer (`similar_to`)
 
 WORDS = ["Acme", "acme", "Telecom", "Café", "STRASSE", "Straße", "Ａｃｍｅ", "Blue", "Ltd", "o"]
 MARKS = [".", ",", "&", "-", "'", "(", ")", "/", "!", "¿", "€", "+", "«", "»", "·", "\u200b"]
@@ -233,16 +265,35 @@ def test_names_alike_are_those_that_differ_by_punctuation_or_a_legal_form(one, o
         max_size=20,
     )
 )
-def test_duckdb_finds_the_stored_names_alike_as_polars_does(names):
+def test_the_stored_names_alike_are_found_by_their_stored_similarity_key(names):
     keys = name_keys(clean_names(pl.Series(names, dtype=pl.String))).drop_nulls()
     con = duckdb.connect()
     try:
-        con.execute("CREATE TABLE customers (name_key VARCHAR)")
-        stored = pl.DataFrame({"name_key": keys})  # noqa: F841
-        con.execute("INSERT INTO customers SELECT name_key FROM stored")
+        con.execute("CREATE TABLE customers (name_key VARCHAR, similar_to VARCHAR)")
+        stored = pl.DataFrame({"name_key": keys, "similar_to": similarity_keys(keys)})  # noqa: F841
+        con.execute("INSERT INTO customers SELECT name_key, similar_to FROM stored")
         found = store.similar_customers(con, similarity_keys(keys))
     finally:
         con.close()
     expected = pl.DataFrame({"similar_to": similarity_keys(keys), "name_key": keys})
     expected = expected.drop_nulls().unique().sort("name_key")
     assert found.sort("name_key").rows() == expected.rows()
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+def test_an_import_stores_each_names_similarity_key(
+    onboard, db, reference_path, tmp_path, monkeypatch, streamed
+):
+    """`similar_to` is the name's similarity key as polars works it out (null for a name of
+    punctuation only), for a file read whole and for one streamed in chunks alike."""
+    if streamed:
+        monkeypatch.setattr(pipeline.read, "STREAM_BYTES", 0)
+    names = ["ACME Telecom, Ltd.", "Café  Müller GmbH", "!!!", "Straße & Co"]
+    sent = tmp_path / "names.csv"
+    sent.write_text("\n".join([HEADER, *(customer(n) for n in names)]) + "\n")
+    imported = onboard("import", str(sent), "--reference", str(reference_path), "--as-of", AS_OF)
+    assert imported.exit_code == 0, imported.output
+    stored = query(db, "SELECT name_key, similar_to FROM customers ORDER BY source_row")
+    keys = name_keys(clean_names(pl.Series(names)))
+    assert stored == list(zip(keys, similarity_keys(keys), strict=True))
+    assert stored[2][1] is None and stored[0][1] == "acme telecom"
