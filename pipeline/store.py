@@ -130,6 +130,8 @@ def existing_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.Da
 def similar_customers(con: duckdb.DuckDBPyConnection, keys: pl.Series) -> pl.DataFrame:
     """The stored customers whose names compare alike (`names.similarity_keys`, stored as
     `similar_to`) with one of `keys` (similarity keys): similar_to, name_key."""
+    if not con.execute("SELECT 1 FROM customers LIMIT 1").fetchall():  # none: nothing to join
+        return pl.DataFrame(schema={"similar_to": pl.String, "name_key": pl.String})
     batch_keys = _arrow(pl.DataFrame({"similar_to": keys.drop_nulls().unique()}))  # noqa: F841
     return con.sql(
         "SELECT DISTINCT similar_to, name_key FROM customers JOIN batch_keys USING (similar_to)"
