@@ -17,19 +17,10 @@ import polars as pl
 from pipeline import cli, run
 from pipeline.periods import PERIOD_KINDS
 from pipeline.validate import REJECTION_SCHEMA, Validation
-from schemas.vocabulary import time_zones
+from schemas.vocabulary import REQUIRED, time_zones
 
-STORED_NOT_NULL = (  # the customers table's NOT NULL columns that come from the file
-    "name",
-    "name_key",
-    "business_model",
-    "customer_class",
-    "billing_period",
-    "billing_period_timezone",
-    "balance_control",
-    "currency",
-    "created_on",
-)
+# the customers table's NOT NULL columns that come from the file (created_on defaults)
+STORED_NOT_NULL = (*REQUIRED, "name_key", "created_on")
 
 
 def unchecked(typed: pl.DataFrame, ctx, warnings_as_errors: bool = False) -> Validation:
