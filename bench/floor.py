@@ -21,7 +21,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import AS_OF, RAW_LOAD, SHAPES, batch_of, timed  # noqa: E402
+from run import AS_OF, RAW_LOAD, SHAPES, batch_of, positive, timed  # noqa: E402
 
 VARIANTS = {  # name: what UNCHECKED leaves out (None: onboard as it is)
     "as is": None,
@@ -33,8 +33,8 @@ VARIANTS = {  # name: what UNCHECKED leaves out (None: onboard as it is)
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", choices=SHAPES, default="plain")
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rows", type=positive, default=1_000_000)
+    parser.add_argument("--repeat", type=positive, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

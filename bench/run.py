@@ -49,6 +49,14 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> tuple[float,
     return seconds, usage.ru_maxrss * 1024, stdout.decode()
 
 
+def positive(text: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    number = int(text) if text.isdigit() else 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return number
+
+
 def batch_of(shape: str, rows: int, out: Path) -> tuple[Path, Path]:
     """The shape's batch and its reference (OUT.toml beside it), generated unless cached."""
     batch = out / f"batch-{shape}-{rows}.csv"
@@ -146,8 +154,8 @@ def table(rows: int, shapes: dict[str, dict]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--shape", choices=[*SHAPES, "all"], default="all")
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rows", type=positive, default=1_000_000)
+    parser.add_argument("--repeat", type=positive, default=3)
     parser.add_argument("--out", type=Path, default=HERE / "out")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)

@@ -111,3 +111,28 @@ def test_unchecked_import_stores_the_rows_periods_can_be_worked_out_for(tmp_path
     assert stored == summary["rows_accepted"]
     assert 0.9 * ROWS < stored < ROWS  # the rows without a known period or zone are left out
     assert query(db, "SELECT count(*) FROM rejections")[0][0] == 0
+
+
+@pytest.mark.parametrize(
+    ("tool", "argument", "told"),
+    [
+        ("floor.py", "--repeat=0", "argument --repeat: '0' is not a whole number of at least 1"),
+        ("run.py", "--rows=-5", "argument --rows: '-5' is not a whole number of at least 1"),
+    ],
+)
+def test_the_bench_tools_refuse_a_count_below_one(tool, argument, told):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / tool), argument], capture_output=True, text=True
+    )
+    assert done.returncode == 2 and told in done.stderr
+
+
+def test_unchecked_refuses_a_stage_it_does_not_know(tmp_path):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "unchecked.py"), "--help"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "UNCHECKED": "checks,rules"},
+    )
+    assert done.returncode == 1
+    assert done.stderr.strip() == "UNCHECKED=checks,rules: say checks, or checks,names"
