@@ -553,7 +553,7 @@ def resellers_command(db, fmt):
     help="Purge what is older than this day (YYYY-MM-DD, 00:00 UTC); tomorrow at the latest.",
 )
 @db_option
-@click.option("--reseller", metavar="ID", help="Purge one reseller's data.  [default: every one]")
+@reseller_option("Purge one reseller's data.  [default: every one]")
 @click.option("--dry-run", is_flag=True, help="Count what would be removed; remove nothing.")
 @lock_timeout_option
 def purge_command(before, db, reseller, dry_run, lock_timeout):
@@ -588,11 +588,9 @@ def purge_command(before, db, reseller, dry_run, lock_timeout):
 
 @cli.command("template")
 @db_option
-@click.option(
-    "--reseller",
-    metavar="ID",
-    help="Whose template: its stored reference's classes, custom fields and lists.  "
-    "[default: the only reseller stored]",
+@reseller_option(
+    "Whose template: its stored reference's classes, custom fields and lists.  "
+    "[default: the only reseller stored]"
 )
 @click.option(
     "--output",
@@ -626,11 +624,9 @@ def template_command(db, reseller, output):
     metavar="FILE.html",
     help="The HTML file to write: one self-contained page (inline CSS and SVG, no script).",
 )
-@click.option(
-    "--reseller",
-    metavar="ID",
-    help="Without BATCH_ID: the open rejections of this reseller's batches only; with it, "
-    "the batch must be this reseller's.  [default: every reseller's]",
+@reseller_option(
+    "Without BATCH_ID: the open rejections of this reseller's batches only; with it, "
+    "the batch must be this reseller's.  [default: every reseller's]"
 )
 def report_command(batch_id, db, output, reseller):
     """Write a report a person can look at: BATCH_ID's counts, timings, rejections by rule and
@@ -649,9 +645,9 @@ def report_command(batch_id, db, output, reseller):
             data = store.backlog_data(con, today_utc(), reseller)
             page = report.backlog_report(data, today_utc(), reseller)
         else:
-            if reseller is not None and store.batch(con, batch_id)["reseller"] != reseller:
-                raise UsageError(f"batch {batch_id} is not a batch of reseller {reseller!r}")
             data = store.batch_report_data(con, batch_id, report.MAP_CELLS)
+            if reseller is not None and data["batch"]["reseller"] != reseller:
+                raise UsageError(f"batch {batch_id} is not a batch of reseller {reseller!r}")
             page = report.batch_report(data)
     try:
         output.write_text(page, encoding="utf-8")

@@ -134,23 +134,22 @@ def _findings(con: duckdb.DuckDBPyConnection, table: str, fields: pl.DataFrame, 
 
 
 def _history(con: duckdb.DuckDBPyConnection, fields: pl.DataFrame, old: dict) -> int:
-    """Remove the personal values of customer versions replaced before the cutoff. How many."""
+    """Remove the personal values of customer versions replaced before the cutoff. How many.
+    `fields` are the purged resellers' only: the join on them keeps to those resellers."""
     personal = fields.group_by("reseller").agg(pl.col("field").alias("fields"))  # noqa: F841
-    old_version = (
-        "customer_history.reseller = p.reseller AND replaced_at < $cutoff "
-        "AND customer_history.reseller = coalesce($reseller, customer_history.reseller)"
-    )
+    old_version = "customer_history.reseller = p.reseller AND replaced_at < $cutoff"
+    cutoff = {"cutoff": old["cutoff"]}
     [(removed,)] = con.execute(
         "SELECT coalesce(sum(len(list_filter(map_keys(custom_data), "
         "lambda k: list_contains(p.fields, k)))), 0) "
         f"FROM customer_history JOIN personal p ON {old_version}",
-        old,
+        cutoff,
     ).fetchall()
     con.execute(
         "UPDATE customer_history SET custom_data = map_from_entries(list_filter("
         "map_entries(custom_data), lambda e: NOT list_contains(p.fields, e.key))), "
         "purged_at = coalesce(purged_at, current_timestamp) FROM personal p "
         f"WHERE {old_version} AND list_has_any(map_keys(custom_data), p.fields)",
-        old,
+        cutoff,
     )
     return removed

@@ -42,6 +42,7 @@ from pipeline.grid import (
     valueless,
 )
 from pipeline.options import DELIMITERS, RunOptions
+from pipeline.workbook import OLE2
 
 TEXT_EXTENSIONS = (".csv", ".txt", ".tsv", ".gz")
 MAX_LINE = 1 << 20  # a first line longer than this is not a header: the file is refused
@@ -64,7 +65,7 @@ _NUL = (
     "its byte order mark: pass --encoding utf-16-le, utf-16-be or utf-32)"
 )
 _NOT_UTF8 = "the file is not UTF-8 text; pass --encoding (e.g. windows-1252)"
-_ZIP, _OLE2, _GZIP = b"PK\x03\x04", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", b"\x1f\x8b"
+_ZIP, _GZIP = b"PK\x03\x04", b"\x1f\x8b"
 
 
 def expand_paths(paths) -> list[Path]:
@@ -98,14 +99,14 @@ def read_batch(path: str | Path, options: RunOptions, is_header=None) -> ReadRes
         raise FileRefused(source, "no such file")
     with path.open("rb") as f:
         head = f.read(_SNIFF)
-    if head.startswith((_ZIP, _OLE2)):
+    if head.startswith((_ZIP, OLE2)):
         return read_workbook(path, options.sheet, is_header or (lambda cells: any(cells)))
     with contextlib.ExitStack() as temporary:  # the files the result reads, if any: kept below
         if head.startswith(_GZIP):
             text = _temporary_file(temporary)
             _gunzip(path, source, text)
             head = text.read(_SNIFF)
-            if head.startswith((_ZIP, _OLE2)):
+            if head.startswith((_ZIP, OLE2)):
                 raise FileRefused(source, "a compressed workbook; send the workbook itself")
             result = _read_text(Path(text.name), head, source, options, temporary, compressed=True)
         else:

@@ -115,21 +115,19 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
     for model in data["business_models"]:
         if not isinstance(model, str) or not model.strip():
             fail("business models must be non-empty strings", _key("business_models"))
-    alike: dict[str | None, str] = {}  # by key: names a clerk cannot tell apart
     near = _key("business_models")
     labels = _labels(data["business_models"])
-    for model, (label, problem) in zip(data["business_models"], labels, strict=True):
+    for model, (earlier, problem) in zip(data["business_models"], labels, strict=True):
         if problem:
             fail(f"business model {model!r} {problem}", _quoted(model), 1, start, near)
-        if label in alike:
+        if earlier is not None:  # a name a clerk cannot tell apart from an earlier one
             fail(
-                f"business model {model!r} is listed twice (as {alike[label]!r})",
+                f"business model {model!r} is listed twice (as {earlier!r})",
                 _quoted(model),
-                1 + (model.casefold() == alike[label].casefold()),  # _quoted ignores case
+                1 + (model.casefold() == earlier.casefold()),  # _quoted ignores case
                 start,
                 near,
             )
-        alike[label] = model
         models[model.strip().casefold()] = model.strip()
 
     classes = data.get("customer_classes")
@@ -149,7 +147,6 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
     class_starts: list[int | None] = [*found]
     if len(found) != len(classes):
         class_starts = [None] * len(classes)
-    seen: set[str | None] = set()  # class names, by key
     known: dict[str, tuple[CustomField, str]] = {}  # each custom field, as first met
     parsed = []
     for n, entry in enumerate(classes):
@@ -157,7 +154,7 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
             fail("every customer class needs a name", _CLASS_HEADER, n + 1)
     labels = _labels([entry["name"] for entry in classes])
     for n, (entry, class_start) in enumerate(zip(classes, class_starts, strict=True)):
-        name, (label, problem) = entry["name"], labels[n]
+        name, (earlier, problem) = entry["name"], labels[n]
         for key in sorted(entry.keys() - _CLASS_KEYS):
             fail(f"customer class {name!r}: unknown key {key!r}", _key(key), 1, class_start or 1)
         if problem:
@@ -168,7 +165,7 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
                 class_start or 1,
                 _key("name"),
             )
-        if label in seen:  # its own table's line when known, else the second spelling's
+        if earlier is not None:  # its own table's line when known, else the second spelling's
             fail(
                 f"customer class {name!r} is named twice (or like another class)",
                 _quoted(name),
@@ -176,7 +173,6 @@ def parse_reference(text: str, source: str = "reference") -> Reference:
                 class_start or 1,
                 _key("name"),
             )
-        seen.add(label)
         end = found[n + 1] if class_start and n + 1 < len(classes) else len(lines) + 1
         headers = (
             field_starts[
@@ -329,13 +325,11 @@ def _typed(
         for value in values:
             if not isinstance(value, str) or not value.strip():
                 refuse("values must be non-empty strings", "values")
-        seen: set[str | None] = set()
-        for value, (key, problem) in zip(values, _labels(values), strict=True):
+        for value, (earlier, problem) in zip(values, _labels(values), strict=True):
             if problem:
                 refuse(f"value {value!r} {problem}", "values")
-            if key in seen:
+            if earlier is not None:
                 refuse(f"value {value!r} is listed twice (or like another value)", "values")
-            seen.add(key)
         values = tuple(v.strip() for v in values)
     personal = field.get("personal", False)
     if not isinstance(personal, bool):
@@ -377,7 +371,7 @@ def _default(kind: str, given, values: tuple[str, ...], pattern: str | None):
         if re.search(CONTROL_CHARACTERS, text):
             return None, "holds a control character"
         if len(text) > MAX_CELL:
-            return None, f"is longer than a cell holds ({MAX_CELL:,} characters)"
+            return None, _TOO_LONG
         if pattern and not pl.select(pl.lit(text).str.contains(whole_value(pattern))).item():
             return None, f"does not match the field's pattern {pattern!r}"
     elif canonical is None:
@@ -423,27 +417,32 @@ def _same_everywhere(
             )
 
 
+_TOO_LONG = f"is longer than a cell holds ({MAX_CELL:,} characters)"
+
+
 def _is_iso4217(code: str) -> bool:
     return minor_units(code) is not None
 
 
 def _labels(texts: list[str]) -> list[tuple[str | None, str | None]]:
     """For names a clerk picks from a list (business models, classes, a list field's values):
-    each one's key, equal for names that look the same (as customer names compare), and why it
-    cannot be one, if so: too long for a cell, a control character, an invisible one."""
+    the earlier one that looks the same (as customer names compare), if any, and why it cannot
+    be one, if so: too long for a cell, a control character, an invisible one."""
     given = pl.Series(texts, dtype=pl.String)
     cleaned = clean_names(given)
     hidden = (cleaned != given.str.strip_chars().str.normalize("NFC")).fill_null(True)
+    first: dict[str | None, str] = {}  # by key: the first text with it
     found = []
     for text, key, invisible in zip(texts, name_keys(cleaned), hidden, strict=True):
         problem = None
         if len(text) > MAX_CELL:
-            problem = f"is longer than a cell holds ({MAX_CELL:,} characters)"
+            problem = _TOO_LONG
         elif re.search(CONTROL_CHARACTERS, text):
             problem = "holds a tab, line break, escape, bidi override or other control character"
         elif invisible:
             problem = "holds invisible characters (a zero-width space, a soft hyphen...)"
-        found.append((key, problem))
+        found.append((first.get(key), problem))
+        first.setdefault(key, text)
     return found
 
 

@@ -19,6 +19,7 @@ import polars as pl
 
 from pipeline.grid import blank_cell
 from pipeline.periods import OUTPUT_COLUMNS, add_periods
+from pipeline.store import STORED
 from schemas.vocabulary import text_column
 
 _ROW = "_update_row"
@@ -31,9 +32,8 @@ def with_periods(
     """`accepted` rows with their billing periods (and `billing_change_on`), those that name a
     `stored` customer (store.existing_customers) as updates of it; and the name keys of the
     stored customers they replace."""
-    columns = [c for c in stored.columns if c not in ("name_key", "reseller", "customers")]
     joined = accepted.join(
-        stored.select("name_key", *(pl.col(c).alias(_STORED + c) for c in columns)),
+        stored.select("name_key", *(pl.col(c).alias(_STORED + c) for c in STORED)),
         on="name_key",
         how="left",
     ).with_row_index(_ROW)

@@ -7,7 +7,6 @@ import pandera.polars as pa
 import polars as pl
 
 from pipeline.errors import OnboardError
-from pipeline.names import similarity_keys
 from pipeline.parse import custom_fields
 from schemas.customer import customer_schema
 from schemas.rules import RULES, WARNINGS, Cells, Context
@@ -155,13 +154,11 @@ def _breaks(rule: pl.Expr, cell: pl.Expr) -> pl.Expr:
 
 
 def similar_names(keys: pl.DataFrame, stored: pl.DataFrame | None = None) -> pl.DataFrame:
-    """For each name (of `keys`: name_key, source_row, maybe similar_to) like another of the
-    batch or a stored one (`stored`: similar_to, name_key) without being the same name: the rows
-    of the batch it is like (similar_rows, null if none) and whether a stored name is
+    """For each name (of `keys`: name_key, source_row, similar_to) like another of the batch
+    or a stored one (`stored`: similar_to, name_key) without being the same name: the rows of
+    the batch it is like (similar_rows, null if none) and whether a stored name is
     (similar_stored)."""
     keyed = keys.filter(pl.col("name_key").is_not_null())
-    if "similar_to" not in keyed.columns:
-        keyed = keyed.with_columns(similar_to=similarity_keys(keyed["name_key"]))
     keyed = keyed.select("name_key", SOURCE_ROW, "similar_to")
     # Hashes find the candidates fast; the keys themselves decide among those few.
     candidates = keyed.filter(pl.col("similar_to").hash().is_duplicated())

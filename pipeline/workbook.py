@@ -24,6 +24,7 @@ from pipeline.errors import first_line
 from pipeline.grid import blank_cell
 
 WORKBOOK_EXTENSIONS = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")  # opened by their name
+OLE2 = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # an OLE file's first bytes: .xls, or an encrypted one
 HEADER_ROWS = 20  # rows searched for the header, from the first non-blank one
 SHEET_MEMORY = 256 << 20  # bytes of address space loading a sheet may take, at least...
 SHEET_MEMORY_PER_BYTE = 64  # ...or this many per byte of the workbook's content, unpacked
@@ -134,13 +135,16 @@ def _open(path: Path) -> _Book:
 
     try:
         size, date_1904 = path.stat().st_size, False
+        with path.open("rb") as f:
+            kind = ".xls" if f.read(len(OLE2)) == OLE2 else None  # .xls (or encrypted)
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
                 _check_parts(archive)
                 size = sum(part.file_size for part in archive.infolist())
                 date_1904 = _date_1904(archive)
+                kind = kind or _format_of(archive)
         named = {".xlsm": ".xlsx"}.get(path.suffix.lower(), path.suffix.lower())
-        if named in WORKBOOK_EXTENSIONS and _format_of(path) in (None, named):
+        if named in WORKBOOK_EXTENSIONS and kind in (None, named):
             return _Book(fastexcel.read_excel(str(path)), size, date_1904)
         data = path.read_bytes()  # a workbook under another name: calamine sniffs the content
         if b"E\x00n\x00c\x00r\x00y\x00p\x00t\x00e\x00d\x00P\x00a\x00c\x00k" in data:
@@ -152,17 +156,10 @@ def _open(path: Path) -> _Book:
         raise _Refusal(_problem(e)) from None
 
 
-def _format_of(path: Path) -> str | None:
-    """The extension the workbook's content has (.xlsm as .xlsx), whatever its name says;
+def _format_of(archive: zipfile.ZipFile) -> str | None:
+    """The extension a zipped workbook's content has (.xlsm as .xlsx), whatever its name says;
     None when the content is none of them."""
-    with path.open("rb") as f:
-        start = f.read(8)
-    if start == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1":  # an OLE file: .xls (or encrypted)
-        return ".xls"
-    if not zipfile.is_zipfile(path):
-        return None
-    with zipfile.ZipFile(path) as archive:
-        names = set(archive.namelist())
+    names = set(archive.namelist())
     parts = {"xl/workbook.xml": ".xlsx", "xl/workbook.bin": ".xlsb", "content.xml": ".ods"}
     return next((kind for part, kind in parts.items() if part in names), None)
 
