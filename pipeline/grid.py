@@ -98,10 +98,8 @@ def from_grid(
     header_fields = header_fields or grid.width - 1
     cells = [c for c in grid.columns if c != POSITION][:header_fields]
     headers = [("" if h is None else str(h)).strip() for h in grid.select(cells).row(0)]
-    reasons = [n for n, h in enumerate(headers, 1) if is_reasons(h)]
-    if reasons:
-        header_fields = reasons[0]
-        cells, headers = cells[:header_fields], headers[:header_fields]
+    header_fields = through_reasons(headers)
+    cells, headers = cells[:header_fields], headers[:header_fields]
     if not any(headers):
         raise FileRefused(source, "the first row is blank: it must hold the column headers")
     empty = valueless([grid.slice(1)], cells, headers)
@@ -111,6 +109,13 @@ def from_grid(
     names = unique_names(headers)
     kept, blank = drop_blank(records(grid.slice(1), names, header_fields), names)
     return ReadResult(kept, headers, blank, source=source)
+
+
+def through_reasons(headers: list[str]) -> int:
+    """How many of `headers` are the file's columns: up to a fix file's reasons column, as the
+    cells right of it are a malformed row's extra text (where the export puts them)."""
+    reasons = (n for n, h in enumerate(headers, 1) if is_reasons(h))
+    return next(reasons, len(headers))
 
 
 def valueless(

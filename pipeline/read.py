@@ -37,6 +37,7 @@ from pipeline.grid import (
     ReadResult,
     from_grid,
     records,
+    through_reasons,
     unguard_formulas,
     unique_names,
     valueless,
@@ -205,8 +206,10 @@ def _read_text(
     if size > STREAM_BYTES or _records_in(data) * (header_fields + 1) > max(size, STREAM_CELLS):
         if size <= STREAM_BYTES and not options.encoding and not _utf8(data):
             data, encoding = _legacy(data, source, temporary)  # as when read whole, below
-        layout = _Layout(source, delimiter, header_fields, start, skip)
-        return _streamed(data, layout, [cell.strip() for cell in first], notes())
+        headers = [cell.strip() for cell in first]
+        headers = headers[: through_reasons(headers)]
+        layout = _Layout(source, delimiter, len(headers), start, skip)
+        return _streamed(data, layout, headers, notes())
     if _holds_nul(data):
         raise FileRefused(source, _NUL)
     try:

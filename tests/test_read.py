@@ -594,3 +594,24 @@ def test_an_unnamed_column_with_values_is_named_in_a_warning(tmp_path, run_impor
     assert summary["rows_accepted"] == 1
     assert summary["ignored_columns"] == ["(unnamed column 12)"]
     assert "'(unnamed column 12)' is not a known column and was ignored" in result.stderr
+
+
+def test_a_column_right_of_a_fix_files_reasons_holds_extra_cells_read_whole_or_streamed(
+    tmp_path, db, run_import, read_as
+):
+    """Cells right of the reasons column are a malformed row's extra text (where the export
+    puts it), whatever the file's size: a column a clerk added there is not read as data."""
+    header = HEADER + ",errors (fix file of batch 7),note"
+    ok = ROW.format(name="Ann Co", d=",", limit="1")
+    text = f"{header}\r\n{ok},bad,\r\n{ok.replace('Ann', 'Bob')},bad,hello\r\n"
+    result, summary = run_import(write(tmp_path / "fix.csv", text))
+    assert summary["rows_accepted"] == 1, result.output
+    assert summary["ignored_columns"] == []
+    assert query(db, "SELECT name, rule, message FROM rejections") == [
+        (
+            "Bob Co",
+            "malformed_row",
+            "the row has more fields than the header; extra values: hello; quote values that "
+            "contain the delimiter",
+        )
+    ]
