@@ -21,7 +21,16 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from run import AS_OF, RAW_LOAD, SHAPES, batch_of, positive, timed  # noqa: E402
+from run import (  # noqa: E402
+    AS_OF,
+    RAW_LOAD,
+    SHAPES,
+    append_figures,
+    batch_of,
+    positive,
+    remove_database,
+    timed,
+)
 
 VARIANTS = {  # name: what UNCHECKED leaves out (None: onboard as it is)
     "as is": None,
@@ -42,23 +51,21 @@ def main() -> None:
     db = args.out / "floor.duckdb"
     ratios: dict[str, list[float]] = {}
     for n in range(1, args.repeat + 1):
-        _remove(db)
+        remove_database(db)
         raw_s, _, _ = timed([sys.executable, "-c", RAW_LOAD, str(batch), str(db)])
         for variant, left_out in VARIANTS.items():
             for dry_run in (False, True):
-                _remove(db)
+                remove_database(db)
                 env = None if left_out is None else {"UNCHECKED": left_out}
                 seconds = _import(batch, reference, db, dry_run, env)
                 name = f"{'dry run' if dry_run else 'import'} {variant}"
                 ratios.setdefault(name, []).append(seconds / raw_s)
                 print(f"{args.shape} run {n}: {name:<32} {seconds / raw_s:5.2f}x", flush=True)
-    _remove(db)
+    remove_database(db)
     medians = {name: round(statistics.median(r), 2) for name, r in ratios.items()}
     print(f"{args.rows:,} rows of {args.shape}, medians of {args.repeat}, each / raw load:")
     for name, ratio in medians.items():
         print(f"  {name:<32} {ratio:5.2f}x")
-    history = args.out / "floor.json"
-    previous = json.loads(history.read_text()) if history.exists() else []
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "shape": args.shape,
@@ -66,8 +73,7 @@ def main() -> None:
         "medians": medians,
         "runs": ratios,
     }
-    history.write_text(json.dumps([*previous, result], indent=2))
-    print(f"figures appended to {history}", file=sys.stderr)
+    append_figures(args.out / "floor.json", result)
 
 
 def _import(batch: Path, reference: Path, db: Path, dry_run: bool, env: dict | None) -> float:
@@ -83,11 +89,6 @@ def _import(batch: Path, reference: Path, db: Path, dry_run: bool, env: dict | N
     if status != ("dry_run" if dry_run else "committed"):
         sys.exit(f"{' '.join(command)}: {status}")
     return seconds
-
-
-def _remove(db: Path) -> None:
-    for path in (db, Path(f"{db}.wal")):
-        path.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":

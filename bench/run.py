@@ -57,6 +57,19 @@ def positive(text: str) -> int:
     return number
 
 
+def remove_database(db: Path) -> None:
+    """A database file and its write-ahead log, so the next run starts from none."""
+    for path in (db, Path(f"{db}.wal")):
+        path.unlink(missing_ok=True)
+
+
+def append_figures(history: Path, figures: dict) -> None:
+    """Add a run's figures to the JSON list in `history`, so runs can be compared over time."""
+    previous = json.loads(history.read_text()) if history.exists() else []
+    history.write_text(json.dumps([*previous, figures], indent=2))
+    print(f"figures appended to {history}", file=sys.stderr)
+
+
 def batch_of(shape: str, rows: int, out: Path) -> tuple[Path, Path]:
     """The shape's batch and its reference (OUT.toml beside it), generated unless cached."""
     batch = out / f"batch-{shape}-{rows}.csv"
@@ -79,8 +92,7 @@ def measure(shape: str, batch: Path, reference: Path, rows: int, repeat: int, ou
         raw_db, import_db = out / "raw.duckdb", out / "import.duckdb"
         no_db = out / "dry-run.duckdb"  # absent: a dry run checks against an empty database
         for db in (raw_db, import_db, no_db):
-            db.unlink(missing_ok=True)
-            Path(f"{db}.wal").unlink(missing_ok=True)
+            remove_database(db)
         raw_s, raw_rss, _ = timed([sys.executable, "-c", RAW_LOAD, str(batch), str(raw_db)])
         import_s, import_rss, out_json = timed([*onboard, "--db", str(import_db)])
         checks_s, checks_rss, checks_json = timed([*onboard, "--db", str(no_db), "--dry-run"])
@@ -176,10 +188,7 @@ def main() -> None:
         "shapes": figures,
     }
     print(table(args.rows, figures))
-    history = args.out / "results.json"
-    previous = json.loads(history.read_text()) if history.exists() else []
-    history.write_text(json.dumps([*previous, result], indent=2))
-    print(f"figures appended to {history}", file=sys.stderr)
+    append_figures(args.out / "results.json", result)
 
 
 if __name__ == "__main__":
